@@ -1,0 +1,1 @@
+"""The policy engine: load and compile policies, resolve tiers, relate resources, evaluate."""

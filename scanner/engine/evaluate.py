@@ -1,0 +1,208 @@
+"""Evaluate policies against resources: the heart of the scanner.
+
+Policies are indexed by (platform, type) once, so a resource meets only the policies
+that can apply to it. For each (policy, subject) the outcome is:
+
+- not-applicable: the resource's tier or environment is outside the policy's scope,
+  or the subject fails the `when` precondition;
+- pass / fail: the subject is valid / invalid against `assert`;
+- suppressed: it failed, and the resource carries a live suppression for the policy;
+- error: evaluating it raised (reported, never swallowed).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from scanner.engine.messages import REDACTED, dotted, render, show
+from scanner.engine.policy import Policy
+from scanner.engine.relations import RelationIndex
+from scanner.engine.suppress import resource_suppressions
+from scanner.engine.views import Subject, base_context, subjects
+from scanner.model import (
+    Finding,
+    JsonPath,
+    Location,
+    Outcome,
+    Platform,
+    Resource,
+    ScanError,
+    Severity,
+)
+
+
+@dataclass
+class EvaluationOptions:
+    keep_passing: bool = False  # keep pass / not-applicable findings (tests, --all-outcomes)
+    today: dt.date = field(default_factory=dt.date.today)
+    severity_overrides: dict[str, Severity] = field(default_factory=dict)
+
+
+class PolicyIndex:
+    def __init__(self, policies: list[Policy]) -> None:
+        self._by_type: dict[tuple[Platform, str], list[Policy]] = defaultdict(list)
+        for policy in sorted(policies, key=lambda p: p.id):
+            for kind in policy.kinds:
+                key = kind.lower() if policy.platform is Platform.AZURE else kind
+                self._by_type[(policy.platform, key)].append(policy)
+
+    def for_resource(self, resource: Resource) -> list[Policy]:
+        key = resource.type.lower() if resource.platform is Platform.AZURE else resource.type
+        return self._by_type.get((resource.platform, key), [])
+
+
+class Engine:
+    def __init__(self, policies: list[Policy], options: EvaluationOptions | None = None) -> None:
+        self.policies = policies
+        self.index = PolicyIndex(policies)
+        self.options = options or EvaluationOptions()
+        self.counts: Counter[str] = Counter()
+
+    def evaluate(self, resources: list[Resource]) -> tuple[list[Finding], list[ScanError]]:
+        relations = RelationIndex(resources)
+        findings: list[Finding] = []
+        errors: list[ScanError] = []
+        for resource in resources:
+            applicable = self.index.for_resource(resource)
+            if not applicable:
+                continue
+            suppressions = resource_suppressions(resource)
+            context = base_context(resource)
+            for policy in applicable:
+                try:
+                    self._evaluate_one(policy, resource, context, relations, suppressions, findings)
+                except Exception as exc:  # a policy bug must not stop the scan
+                    message = f"policy {policy.id} could not be evaluated on {resource.display_name}: {exc}"
+                    errors.append(ScanError(message, file=resource.origin.file, policy_id=policy.id))
+                    findings.append(self._finding(policy, resource, Outcome.ERROR, message,
+                                                  Location(resource.origin.file)))
+                    self.counts[Outcome.ERROR.value] += 1
+        return findings, errors
+
+    def _severity(self, policy: Policy) -> Severity:
+        return self.options.severity_overrides.get(policy.id, policy.severity)
+
+    def _finding(self, policy: Policy, resource: Resource, outcome: Outcome, message: str,
+                 location: Location, subject: Subject | None = None, **detail: Any) -> Finding:
+        return Finding(policy.id, outcome, self._severity(policy), resource, message, location,
+                       view_path=subject.label if subject else "", detail=detail)
+
+    def _record(self, findings: list[Finding], finding: Finding) -> None:
+        self.counts[finding.outcome.value] += 1
+        if self.options.keep_passing or finding.outcome not in (Outcome.PASS, Outcome.NOT_APPLICABLE):
+            findings.append(finding)
+
+    def _evaluate_one(self, policy: Policy, resource: Resource, base: dict[str, Any],
+                      relations: RelationIndex, suppressions: dict[str, Any],
+                      findings: list[Finding]) -> None:
+        keep = self.options.keep_passing
+        if resource.tier not in policy.tiers:
+            self.counts[Outcome.NOT_APPLICABLE.value] += 1
+            if keep:
+                findings.append(self._finding(
+                    policy, resource, Outcome.NOT_APPLICABLE,
+                    f"{resource.display_name} is tier {resource.tier}; the policy covers "
+                    f"{', '.join(policy.tiers)}.", Location(resource.origin.file)))
+            return
+        if policy.environments is not None and resource.environment not in policy.environments:
+            self.counts[Outcome.NOT_APPLICABLE.value] += 1
+            if keep:
+                findings.append(self._finding(
+                    policy, resource, Outcome.NOT_APPLICABLE,
+                    f"{resource.display_name} is in environment {resource.environment}; the policy "
+                    f"covers {', '.join(policy.environments)}.", Location(resource.origin.file)))
+            return
+        context = base
+        if policy.relations:
+            context = dict(base)
+            context["related"] = {name: [r.body for r in relations.related(resource, spec)]
+                                  for name, spec in policy.relations.items()}
+        conditions = policy.conditions_for(resource.tier)
+        for subject in subjects(resource, policy.view, context):
+            doc = subject.document
+            if conditions.when is not None and not conditions.when.is_valid(doc):
+                self.counts[Outcome.NOT_APPLICABLE.value] += 1
+                if keep:
+                    findings.append(self._finding(
+                        policy, resource, Outcome.NOT_APPLICABLE,
+                        f"{resource.display_name}{_of(subject)} does not meet the policy's precondition.",
+                        Location(resource.origin.file), subject))
+                continue
+            if conditions.assert_.is_valid(doc):
+                self.counts[Outcome.PASS.value] += 1
+                if keep:
+                    findings.append(self._finding(
+                        policy, resource, Outcome.PASS, f"{resource.display_name}{_of(subject)} complies.",
+                        Location(resource.origin.file), subject))
+                continue
+            self._record(findings, self._failure(policy, resource, subject, conditions.params,
+                                                 suppressions))
+
+    def _failure(self, policy: Policy, resource: Resource, subject: Subject,
+                 params: dict[str, Any], suppressions: dict[str, Any]) -> Finding:
+        conditions = policy.conditions_for(resource.tier)
+        violation = conditions.assert_.violation(subject.document)
+        sub_path: JsonPath = violation.path if violation else ()
+        body_path = subject.body_path(sub_path)
+        missing = violation.missing if violation else None
+        property_path: JsonPath = body_path + ((missing,) if missing else ())
+        if sub_path[:1] == ("context",):
+            # Relation failures (no PDB selects it, ...) point at the resource's name.
+            body_path = ("metadata", "name") if resource.platform is Platform.KUBERNETES else ("name",)
+            property_path = ()
+        value: Any = "missing" if missing else _value_at(subject.document, sub_path)
+        if policy.sensitive:
+            value = REDACTED
+        fields = {
+            "id": policy.id, "kind": resource.type, "name": resource.name,
+            "namespace": resource.namespace or "default", "tier": resource.tier,
+            "environment": resource.environment, "replicas": subject.document.get("context", {}).get("replicas"),
+            "container": subject.container or "", "property": dotted(property_path) or "(resource)",
+            "value": value if isinstance(value, str) else show(value), "param": params,
+        }
+        message = render(policy.message, fields)
+        unresolved = _unresolved_note(resource, property_path)
+        if unresolved:
+            message = f"{message} The value is not known statically ({unresolved}); treated as non-compliant."
+
+        file, position, _found = resource.origin.position_of(body_path)
+        location = Location(file, position.line if position else None, position.column if position else None,
+                            dotted(property_path), resource.origin.live_id)
+        finding = self._finding(policy, resource, Outcome.FAIL, message, location, subject,
+                                reason=violation.reason if violation and not policy.sensitive else "")
+        suppression = suppressions.get(policy.id)
+        if suppression is not None:
+            if not suppression.reason:
+                finding.message += " (A suppression without a reason was ignored.)"
+            elif suppression.expired(self.options.today):
+                finding.message += f" (Suppression expired on {suppression.expires.isoformat()}.)"
+            else:
+                finding.outcome = Outcome.SUPPRESSED
+                finding.justification = suppression.reason
+        return finding
+
+
+def _of(subject: Subject) -> str:
+    return f" {subject.label}" if subject.label else ""
+
+
+def _value_at(doc: Any, path: JsonPath) -> Any:
+    for step in path:
+        if isinstance(doc, dict) and isinstance(step, str):
+            doc = doc.get(step)
+        elif isinstance(doc, list) and isinstance(step, int) and 0 <= step < len(doc):
+            doc = doc[step]
+        else:
+            return None
+    return doc
+
+
+def _unresolved_note(resource: Resource, path: JsonPath) -> str:
+    for unresolved_path, expression in resource.unresolved.items():
+        n = min(len(unresolved_path), len(path))
+        if n and unresolved_path[:n] == path[:n]:
+            return expression
+    return ""

@@ -1,0 +1,165 @@
+"""Load policy files from disk, validate them, and build `Policy` objects.
+
+Discovery follows the filesystem: every `*.yaml` under a policy directory (except
+`tiers.yaml`) is a policy. Nothing is registered by import. A bad file gives one clear
+error naming the file and the keyword; the other policies still load.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jsonschema import Draft202012Validator
+
+from scanner.engine.conditions import check_schema
+from scanner.engine.policy import Policy, RelationSpec, param_names, substitute_params
+from scanner.model import Platform, ScanError, Severity
+
+_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+WORKLOAD_KINDS = [
+    "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController",
+    "Job", "CronJob", "Pod",
+]
+NON_POLICY_FILES = {"tiers.yaml", "recovery-model.yaml"}
+
+
+def builtin_policy_dir() -> Path:
+    """The policies shipped with tierscan (beside the package in a checkout or
+    editable install; under `share/tierscan` in a wheel install)."""
+    env = os.environ.get("TIERSCAN_POLICY_DIR")
+    if env:
+        return Path(env)
+    here = Path(__file__).resolve().parent.parent.parent / "policies"
+    if here.is_dir():
+        return here
+    return Path(sys.prefix) / "share" / "tierscan" / "policies"
+
+
+@cache
+def _policy_file_validator() -> Draft202012Validator:
+    schema = json.loads((builtin_policy_dir() / "policy.schema.json").read_text(encoding="utf-8"))
+    return Draft202012Validator(schema)
+
+
+def load_policies(directories: list[Path]) -> tuple[list[Policy], list[ScanError]]:
+    policies: list[Policy] = []
+    errors: list[ScanError] = []
+    seen: dict[str, Path] = {}
+    for directory in directories:
+        if not directory.is_dir():
+            errors.append(ScanError(f"policy directory not found: {directory}"))
+            continue
+        for path in sorted(directory.rglob("*.yaml")):
+            if path.name in NON_POLICY_FILES:
+                continue
+            policy, error = load_policy_file(path)
+            if error is not None:
+                errors.append(error)
+                continue
+            assert policy is not None
+            if policy.id in seen:
+                errors.append(ScanError(
+                    f"duplicate policy id {policy.id} (already defined in {seen[policy.id]}); "
+                    "IDs are permanent and unique, give this policy a new one",
+                    file=str(path)))
+                continue
+            seen[policy.id] = path
+            policies.append(policy)
+    return policies, errors
+
+
+def load_policy_file(path: Path) -> tuple[Policy | None, ScanError | None]:
+    def fail(message: str) -> tuple[None, ScanError]:
+        return None, ScanError(message, file=str(path))
+
+    try:
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)  # noqa: S506 - safe loader
+    except (OSError, UnicodeDecodeError) as exc:
+        return fail(f"cannot read policy: {exc}")
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f" at line {mark.line + 1}" if mark is not None else ""
+        return fail(f"policy is not valid YAML{line}: {getattr(exc, 'problem', exc)}")
+    if not isinstance(data, dict):
+        return fail("a policy file must hold one mapping (id, title, match, assert, ...)")
+
+    errors = sorted(_policy_file_validator().iter_errors(data), key=lambda e: list(map(str, e.path)))
+    if errors:
+        return fail(_describe_schema_error(errors[0]))
+
+    params = data.get("params", {})
+    for keyword in ("when", "assert"):
+        unknown = param_names(data.get(keyword)) - set(params)
+        if unknown:
+            return fail(f"'{keyword}' uses $param {sorted(unknown)} not declared under 'params'")
+    for name, by_tier in params.items():
+        if "default" not in by_tier and not {"critical", "high", "medium", "low"} <= set(by_tier):
+            return fail(f"params.{name} needs a 'default' or a value for every tier")
+    for keyword in ("when", "assert"):
+        if keyword not in data:
+            continue
+        # Check the schema as each tier will see it, parameters substituted.
+        for tier in ("critical", "high", "medium", "low"):
+            values = {n: v.get(tier, v.get("default")) for n, v in params.items()}
+            problem = check_schema(substitute_params(data[keyword], values))
+            if problem:
+                return fail(f"'{keyword}' is not a valid JSON Schema for tier {tier}: {problem}")
+
+    match = data["match"]
+    platform = Platform(match["platform"])
+    view = match.get("view", "object")
+    if platform is Platform.AZURE and view != "object":
+        return fail(f"match.view '{view}' is for Kubernetes; Azure policies use the object view")
+    if platform is Platform.KUBERNETES:
+        kinds = match.get("kinds") or (WORKLOAD_KINDS if view in ("pod", "container") else [])
+        if not kinds:
+            return fail("match.kinds is required for the object view (which kinds does it apply to?)")
+        if view in ("pod", "container"):
+            bad = [k for k in kinds if k not in WORKLOAD_KINDS]
+            if bad:
+                return fail(f"match.kinds {bad} have no pod template for view '{view}'")
+    else:
+        kinds = match["types"]
+
+    relations = {name: RelationSpec(spec["relation"], spec.get("kind"), spec.get("type"))
+                 for name, spec in data.get("relations", {}).items()}
+    if path.stem != data["slug"]:
+        return fail(f"slug '{data['slug']}' must equal the file name '{path.stem}'")
+
+    policy = Policy(
+        id=data["id"], slug=data["slug"], title=data["title"], severity=Severity(data["severity"]),
+        area=data["area"], rationale=data["rationale"].strip(), remediation=data["remediation"].strip(),
+        references=list(data["references"]), platform=platform, view=view, kinds=list(kinds),
+        when=data.get("when"), assert_=data["assert"], message=data["message"], file=path,
+        tiers=list(data.get("tiers", ["critical", "high", "medium", "low"])),
+        environments=data.get("environments"), params=params, relations=relations,
+        sensitive=bool(data.get("sensitive", False)), tags=list(data.get("tags", [])),
+        description=data.get("description", ""),
+    )
+    # Compile every tier now: a broken condition is a load error, not a scan surprise.
+    try:
+        for tier in policy.tiers:
+            policy.conditions_for(tier)
+    except Exception as exc:  # the validator library's own errors vary by keyword
+        return fail(f"conditions do not compile: {exc}")
+    return policy, None
+
+
+def _describe_schema_error(error: Any) -> str:
+    where = ".".join(str(p) for p in error.absolute_path)
+    if error.validator == "additionalProperties":
+        allowed = sorted(error.schema.get("properties", {}))
+        extra = sorted(set(error.instance) - set(allowed))
+        place = f" in '{where}'" if where else ""
+        return f"unknown keyword {', '.join(repr(e) for e in extra)}{place} (allowed: {', '.join(allowed)})"
+    if error.validator == "required":
+        place = f" in '{where}'" if where else ""
+        return f"{error.message}{place}"
+    return f"'{where or '<root>'}': {error.message}"

@@ -1,0 +1,1 @@
+"""Input sources: one module per input kind, each turning inputs into `Resource` objects."""
