@@ -91,7 +91,7 @@ def scan(paths: tuple[Path, ...], fmt: str, output: Path | None, fail_on: str, p
     )
     loaded = load_all_policies(options)
     policies = loaded[0]
-    result = scan_paths(list(paths) or [Path(".")], options, loaded)
+    result = scan_paths(list(paths) or [Path()], options, loaded)
     text = _render(fmt, result, policies, category, output)
     _emit(text, output)
     if fmt != "text" or output is not None:

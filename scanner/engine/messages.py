@@ -35,6 +35,9 @@ def show(value: Any) -> str:
         return "none"
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, list) and value and all(isinstance(v, (str, int, float)) for v in value):
+        # Parameter lists read better as prose: "ZoneRedundant or SameZone".
+        return " or ".join(str(v) for v in value)
     text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
     return text if len(text) <= _MAX_VALUE else text[: _MAX_VALUE - 1] + "…"
 

@@ -94,7 +94,7 @@ def replicas(resource: Resource) -> int | None:
 
 
 def base_context(resource: Resource) -> dict[str, Any]:
-    context = {
+    context: dict[str, Any] = {
         "kind": resource.type,
         "name": resource.name,
         "namespace": resource.namespace,

@@ -65,12 +65,13 @@ def render(result: ScanResult, policies: list[Policy]) -> str:
 
 def summary(result: ScanResult) -> dict[str, Any]:
     files: dict[str, int] = {"scanned": 0, "skipped": 0, "error": 0}
-    for f in result.files:
-        files[f.status.value] += 1
+    for record in result.files:
+        files[record.status.value] += 1
     failing_by_severity: dict[str, int] = {}
-    for f in result.findings:
-        if f.outcome.value == "fail":
-            failing_by_severity[f.severity.value] = failing_by_severity.get(f.severity.value, 0) + 1
+    for finding in result.findings:
+        if finding.outcome.value == "fail":
+            severity = finding.severity.value
+            failing_by_severity[severity] = failing_by_severity.get(severity, 0) + 1
     return {
         "outcomes": result.counts(),
         "failures_by_severity": dict(sorted(failing_by_severity.items())),

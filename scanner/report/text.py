@@ -41,8 +41,8 @@ def render(result: ScanResult, policies: list[Policy], colour: bool = False) -> 
     skipped = [f for f in result.files if f.status.value == "skipped"]
     if skipped:
         reasons: dict[str, int] = defaultdict(int)
-        for f in skipped:
-            reasons[f.reason] += 1
+        for record in skipped:
+            reasons[record.reason] += 1
         lines.append("skipped: " + "; ".join(f"{n} × {reason}" for reason, n in sorted(reasons.items())))
     counts = result.counts()
     scanned = sum(1 for f in result.files if f.status.value == "scanned")

@@ -115,12 +115,16 @@ def _scan_yaml(path: Path, text: str, shown: str) -> FileScan:
         return FileScan(FileRecord(shown, FileStatus.SKIPPED, "helm-template",
                                    "Helm template: scan the chart directory to render it"))
     try:
-        docs = list(yaml.load_all(text, Loader=_Loader))  # noqa: S506 - safe loader
+        docs = list(yaml.load_all(text, Loader=_Loader))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = mark.line + 1 if mark is not None else None
         problem = str(getattr(exc, "problem", None) or exc).split("\n")[0]
-        message = f"invalid YAML: {problem}; fix the syntax (the rest of the scan goes on)"
+        context, context_mark = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+        if context and context_mark is not None and context_mark.line + 1 != line:
+            # Unclosed quotes and brackets fail at the end; say where they started.
+            problem += f" ({context} that starts at line {context_mark.line + 1})"
+        message = f"invalid YAML: {problem}; fix the syntax"
         return FileScan(FileRecord(shown, FileStatus.ERROR, "yaml", message),
                         errors=[ScanError(message, file=shown, line=line)])
     except RecursionError:

@@ -48,10 +48,9 @@ class YamlLocator(Locator):
                     if isinstance(key, yaml.ScalarNode) and key.value == step:
                         nxt, mark = value, key.start_mark
                         break
-            elif isinstance(node, yaml.SequenceNode) and isinstance(step, int):
-                if 0 <= step < len(node.value):
-                    nxt = node.value[step]
-                    mark = nxt.start_mark
+            elif isinstance(node, yaml.SequenceNode) and isinstance(step, int) and 0 <= step < len(node.value):
+                nxt = node.value[step]
+                mark = nxt.start_mark
             if nxt is None:
                 break
             node = nxt

@@ -1,0 +1,109 @@
+"""Input recognition and parsing: Kubernetes files and lists, skips with reasons,
+ARM nesting and comments, encodings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from scanner.model import FileStatus
+from scanner.sources import jsonc
+from scanner.sources.files import scan_file
+from scanner.sources.locate import JsonLocator
+
+
+def scan(tmp_path: Path, name: str, content: str | bytes):  # type: ignore[no-untyped-def]
+    path = tmp_path / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content)
+    return scan_file(path, name, True)
+
+
+def test_list_kind_and_multi_document(tmp_path: Path) -> None:
+    text = ("apiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: Service, metadata: {name: a}}\n"
+            "- {apiVersion: v1, kind: Service, metadata: {name: b, namespace: x}}\n---\n"
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n---\n# only a comment\n")
+    result = scan(tmp_path, "all.yaml", text)
+    assert result.record.status is FileStatus.SCANNED
+    assert [(r.type, r.name, r.namespace) for r in result.resources] == [
+        ("Service", "a", None), ("Service", "b", "x"), ("ConfigMap", "c", None)]
+    assert result.resources[1].origin.base_path == ("items", 1)
+
+
+def test_non_kubernetes_files_are_skipped_with_reasons(tmp_path: Path) -> None:
+    cases = {
+        "kustomization.yaml": "resources: [a.yaml]\n",
+        "chart/Chart.yaml": "apiVersion: v2\nname: odoo\nversion: 1.0.0\n",
+        "chart/values.yaml": "image: {repository: odoo}\n",
+        ".github/workflows/ci.yml": "on: push\njobs: {}\n",
+        "empty.yaml": "",
+        "notes.md": "# hello\n",
+        "main.bicep": "param x string\n",
+    }
+    reasons = {name: scan(tmp_path, name, body).record for name, body in cases.items()}
+    assert {n: r.status for n, r in reasons.items()} == {n: FileStatus.SKIPPED for n in cases}
+    assert reasons["kustomization.yaml"].reason.startswith("Kustomize configuration")
+    assert reasons["chart/Chart.yaml"].reason == "Helm chart metadata"
+    assert reasons["chart/values.yaml"].reason == "Helm values file"
+    assert reasons[".github/workflows/ci.yml"].reason == "CI pipeline definition"
+    assert reasons["empty.yaml"].reason == "empty document (nothing to scan)"
+
+
+def test_encodings_and_binary(tmp_path: Path) -> None:
+    doc = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n"
+    assert scan(tmp_path, "bom8.yaml", b"\xef\xbb\xbf" + doc.encode()).record.status is FileStatus.SCANNED
+    assert scan(tmp_path, "bom16.yaml", doc.encode("utf-16")).record.status is FileStatus.SCANNED
+    binary = scan(tmp_path, "bin.yaml", b"\x00\x01\x02garbage")
+    assert binary.record.status is FileStatus.ERROR and binary.errors[0].message.startswith("binary file")
+    latin = scan(tmp_path, "latin.yaml", "name: caf\xe9\n".encode("latin-1"))
+    assert latin.record.status is FileStatus.ERROR and "not valid UTF-8" in latin.errors[0].message
+
+
+def test_unsafe_yaml_tags_are_refused(tmp_path: Path) -> None:
+    result = scan(tmp_path, "evil.yaml", "!!python/object/apply:os.system ['echo pwned']\n")
+    assert result.record.status is FileStatus.ERROR
+    assert "could not determine a constructor" in result.errors[0].message
+
+
+ARM = """{
+  // ARM allows comments
+  "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+  "contentVersion": "1.0.0.0",
+  "parameters": {"name": {"type": "string", "defaultValue": "acct"}, "noDefault": {"type": "string"}},
+  "variables": {"sku": "[concat('Standard', '_', 'GRS')]"},
+  "resources": [
+    {
+      "type": "Microsoft.Storage/storageAccounts", "apiVersion": "2023-05-01",
+      "name": "[parameters('name')]", "sku": {"name": "[variables('sku')]"},
+      "properties": {"minimumTlsVersion": "[parameters('noDefault')]"},
+      /* nested child, flattened */
+      "resources": [{"type": "blobServices", "apiVersion": "2023-05-01", "name": "default",
+                     "properties": {"isVersioningEnabled": true}}]
+    }
+  ]
+}"""
+
+
+def test_arm_nested_children_params_variables_and_comments(tmp_path: Path) -> None:
+    result = scan(tmp_path, "azuredeploy.json", ARM)
+    assert result.record.status is FileStatus.SCANNED
+    acct, blob = result.resources
+    assert (acct.type, acct.name, acct.body["sku"]["name"]) == ("Microsoft.Storage/storageAccounts", "acct",
+                                                               "Standard_GRS")
+    assert acct.unresolved == {("properties", "minimumTlsVersion"): "[parameters('noDefault')]"}
+    assert (blob.type, blob.name) == ("Microsoft.Storage/storageAccounts/blobServices", "acct/default")
+    assert blob.origin.base_path == ("resources", 0, "resources", 0)
+    position, found = JsonLocator(ARM).locate(0, ("resources", 0, "resources", 0, "properties",
+                                                  "isVersioningEnabled"))
+    assert (position.line, found[-1]) == (14, "isVersioningEnabled")
+
+
+def test_jsonc_errors_carry_line_and_column() -> None:
+    try:
+        jsonc.loads('{\n  "a": 1,\n  "b": \n}')
+    except jsonc.JsoncError as exc:
+        assert (exc.line, exc.column) == (4, 1)
+    else:
+        raise AssertionError("expected a JsoncError")
