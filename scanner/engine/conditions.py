@@ -1,19 +1,21 @@
 """Compiled JSON Schema conditions.
 
-A condition answers "is this subject valid?" fast, and, only when it is not, explains
-where: the instance path of the most specific error and what was wrong there. Keeping
-this behind one small class lets the validator implementation change (issue: compiled
-validators) without touching the engine.
+A condition answers "is this subject valid?" fast (closures compiled once by
+`compiled_schema`; `jsonschema` for schemas using a keyword the compiler lacks), and,
+only when it is not, explains where with `jsonschema`: the instance path of the most
+specific error and what was wrong there.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
+from scanner.engine.compiled_schema import Unsupported, compile_schema
 from scanner.model import JsonPath
 
 
@@ -27,13 +29,24 @@ class Violation:
 class Condition:
     def __init__(self, schema: dict[str, Any]) -> None:
         self.schema = schema
-        self._validator = Draft202012Validator(schema)
+        self._validator: Draft202012Validator | None = None
+        try:
+            self.is_valid: Callable[[Any], bool] = compile_schema(schema)
+            self.compiled = True
+        except Unsupported:
+            self.is_valid = self._interpreted_is_valid
+            self.compiled = False
 
-    def is_valid(self, instance: Any) -> bool:
-        return bool(self._validator.is_valid(instance))
+    def _jsonschema(self) -> Draft202012Validator:
+        if self._validator is None:
+            self._validator = Draft202012Validator(self.schema)
+        return self._validator
+
+    def _interpreted_is_valid(self, instance: Any) -> bool:
+        return bool(self._jsonschema().is_valid(instance))
 
     def violation(self, instance: Any) -> Violation | None:
-        errors = list(self._validator.iter_errors(instance))
+        errors = list(self._jsonschema().iter_errors(instance))
         if not errors:
             return None
         error = _most_specific(errors)

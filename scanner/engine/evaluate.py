@@ -21,7 +21,7 @@ from scanner.engine.messages import REDACTED, dotted, render, show
 from scanner.engine.policy import Policy
 from scanner.engine.relations import RelationIndex
 from scanner.engine.suppress import resource_suppressions
-from scanner.engine.views import Subject, base_context, subjects
+from scanner.engine.views import Subject, base_context, subjects, with_related
 from scanner.model import (
     Finding,
     JsonPath,
@@ -71,9 +71,13 @@ class Engine:
                 continue
             suppressions = resource_suppressions(resource)
             context = base_context(resource)
+            # Views are built once per resource and shared by every policy that uses them.
+            views: dict[str, list[Subject]] = {}
             for policy in applicable:
                 try:
-                    self._evaluate_one(policy, resource, context, relations, suppressions, findings)
+                    if policy.view not in views:
+                        views[policy.view] = list(subjects(resource, policy.view, context))
+                    self._evaluate_one(policy, resource, views[policy.view], relations, suppressions, findings)
                 except Exception as exc:  # a policy bug must not stop the scan
                     message = f"policy {policy.id} could not be evaluated on {resource.display_name}: {exc}"
                     errors.append(ScanError(message, file=resource.origin.file, policy_id=policy.id))
@@ -95,7 +99,7 @@ class Engine:
         if self.options.keep_passing or finding.outcome not in (Outcome.PASS, Outcome.NOT_APPLICABLE):
             findings.append(finding)
 
-    def _evaluate_one(self, policy: Policy, resource: Resource, base: dict[str, Any],
+    def _evaluate_one(self, policy: Policy, resource: Resource, view: list[Subject],
                       relations: RelationIndex, suppressions: dict[str, Any],
                       findings: list[Finding]) -> None:
         keep = self.options.keep_passing
@@ -115,13 +119,12 @@ class Engine:
                     f"{resource.display_name} is in environment {resource.environment}; the policy "
                     f"covers {', '.join(policy.environments)}.", Location(resource.origin.file)))
             return
-        context = base
         if policy.relations:
-            context = dict(base)
-            context["related"] = {name: [r.body for r in relations.related(resource, spec)]
-                                  for name, spec in policy.relations.items()}
+            related = {name: [r.body for r in relations.related(resource, spec)]
+                       for name, spec in policy.relations.items()}
+            view = [with_related(subject, related) for subject in view]
         conditions = policy.conditions_for(resource.tier)
-        for subject in subjects(resource, policy.view, context):
+        for subject in view:
             doc = subject.document
             if conditions.when is not None and not conditions.when.is_valid(doc):
                 self.counts[Outcome.NOT_APPLICABLE.value] += 1

@@ -135,3 +135,10 @@ def subjects(resource: Resource, view: str, context: dict[str, Any]) -> Iterator
             doc["context"] = {**pod_context, "container": name, "containerList": list_name}
             yield Subject(doc, (*path, "spec", list_name, index),
                           label=f"{list_name}[{name}]", container=name)
+
+
+def with_related(subject: Subject, related: dict[str, list[dict[str, Any]]]) -> Subject:
+    """A copy of the subject whose context also holds a policy's related objects."""
+    document = dict(subject.document)
+    document["context"] = {**document["context"], "related": related}
+    return Subject(document, subject.body_prefix, subject.label, subject.container)

@@ -20,42 +20,97 @@ except AttributeError:  # pragma: no cover - depends on the PyYAML build
     _Loader = yaml.SafeLoader
 
 
+def _position(mark: Any) -> Position:
+    return Position(mark.line + 1, mark.column + 1) if mark is not None else Position(1, 1)
+
+
 class YamlLocator(Locator):
+    """Positions from libyaml's event stream.
+
+    Events carry marks and cost a fraction of composing nodes (no tag resolution, no
+    objects), so even a scan where most files have findings stays near parse speed.
+    The index of one document (path -> position of its key or item) is built once,
+    on first use, and only for the documents asked about.
+    """
+
     def __init__(self, text: str) -> None:
         self._text = text
-        self._docs: list[yaml.Node | None] | None = None
+        self._index: dict[int, dict[JsonPath, Position]] | None = None
 
-    def _documents(self) -> list[yaml.Node | None]:
-        if self._docs is None:
-            try:
-                self._docs = list(yaml.compose_all(self._text, Loader=_Loader))
-            except yaml.YAMLError:
-                self._docs = []
-        return self._docs
+    def _build(self) -> dict[int, dict[JsonPath, Position]]:
+        out: dict[int, dict[JsonPath, Position]] = {}
+        document = -1
+        index: dict[JsonPath, Position] = {}
+        # Each frame: [path, is_mapping, pending key (mapping) or next index (sequence)]
+        stack: list[list[Any]] = []
+        try:
+            for event in yaml.parse(self._text, Loader=_Loader):
+                if isinstance(event, yaml.DocumentStartEvent):
+                    document += 1
+                    index = {(): _position(event.start_mark)}
+                    out[document] = index
+                    stack = []
+                    continue
+                if isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                    stack.pop()
+                    self._value_done(stack)
+                    continue
+                if not isinstance(event, yaml.NodeEvent):
+                    continue
+                if stack and stack[-1][1] and stack[-1][2] is None:
+                    # A mapping key: remember it; its position is the value's position.
+                    key = event.value if isinstance(event, yaml.ScalarEvent) else "?"
+                    stack[-1][2] = (key, _position(event.start_mark))
+                    if not isinstance(event, yaml.ScalarEvent):
+                        stack.append([None, False, 0])  # a complex key: skip its content
+                    continue
+                path, position = self._place(stack, event)
+                if path is not None:
+                    index[path] = position
+                if isinstance(event, yaml.MappingStartEvent):
+                    stack.append([path, True, None])
+                elif isinstance(event, yaml.SequenceStartEvent):
+                    stack.append([path, False, 0])
+                else:
+                    self._value_done(stack)
+        except yaml.YAMLError:
+            pass
+        return out
+
+    @staticmethod
+    def _place(stack: list[list[Any]], event: Any) -> tuple[JsonPath | None, Position]:
+        here = _position(event.start_mark)
+        if not stack:
+            return (), here
+        parent_path, is_mapping, state = stack[-1]
+        if parent_path is None:
+            return None, here
+        if is_mapping:
+            key, key_position = state
+            return (*parent_path, key), key_position
+        return (*parent_path, state), here
+
+    @staticmethod
+    def _value_done(stack: list[list[Any]]) -> None:
+        if not stack:
+            return
+        frame = stack[-1]
+        if frame[1]:
+            frame[2] = None
+        else:
+            frame[2] += 1
 
     def locate(self, document: int, path: JsonPath) -> tuple[Position, JsonPath]:
-        docs = self._documents()
-        if document >= len(docs) or docs[document] is None:
+        if self._index is None:
+            self._index = self._build()
+        index = self._index.get(document)
+        if not index:
             return Position(1, 1), ()
-        node = docs[document]
-        assert node is not None
-        mark = node.start_mark
-        found: list[str | int] = []
-        for step in path:
-            nxt = None
-            if isinstance(node, yaml.MappingNode) and isinstance(step, str):
-                for key, value in node.value:
-                    if isinstance(key, yaml.ScalarNode) and key.value == step:
-                        nxt, mark = value, key.start_mark
-                        break
-            elif isinstance(node, yaml.SequenceNode) and isinstance(step, int) and 0 <= step < len(node.value):
-                nxt = node.value[step]
-                mark = nxt.start_mark
-            if nxt is None:
-                break
-            node = nxt
-            found.append(step)
-        return Position(mark.line + 1, mark.column + 1), tuple(found)
+        for depth in range(len(path), -1, -1):
+            found = index.get(path[:depth])
+            if found is not None:
+                return found, path[:depth]
+        return Position(1, 1), ()
 
 
 class _PosNode:
