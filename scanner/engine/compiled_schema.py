@@ -83,7 +83,33 @@ def compile_schema(schema: Any) -> Check:
     return lambda v: all(check(v) for check in checks)
 
 
+_NUMERIC = {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"}
+_COUNTS = {"minLength", "maxLength", "minItems", "maxItems", "minProperties", "maxProperties",
+           "minContains", "maxContains"}
+_SCHEMA_LISTS = {"allOf", "anyOf", "oneOf", "prefixItems"}
+_SCHEMA_MAPS = {"properties", "patternProperties"}
+
+
+def _check_argument(keyword: str, arg: Any) -> None:
+    """Reject malformed keyword arguments at compile time (what a meta-schema would)."""
+    if keyword in _NUMERIC and not _number(arg):
+        raise TypeError(f"'{keyword}' needs a number, not {arg!r}")
+    if keyword in _COUNTS and not (isinstance(arg, int) and not isinstance(arg, bool) and arg >= 0):
+        raise TypeError(f"'{keyword}' needs a non-negative integer, not {arg!r}")
+    if keyword in _SCHEMA_LISTS and not (isinstance(arg, list) and arg):
+        raise TypeError(f"'{keyword}' needs a non-empty list of schemas")
+    if keyword in _SCHEMA_MAPS and not isinstance(arg, dict):
+        raise TypeError(f"'{keyword}' needs a mapping of property names to schemas")
+    if keyword == "required" and not (isinstance(arg, list) and all(isinstance(x, str) for x in arg)):
+        raise TypeError(f"'required' needs a list of property names, not {arg!r}")
+    if keyword == "enum" and not isinstance(arg, list):
+        raise TypeError(f"'enum' needs a list, not {arg!r}")
+    if keyword == "pattern" and not isinstance(arg, str):
+        raise TypeError(f"'pattern' needs a string, not {arg!r}")
+
+
 def _compile_keyword(keyword: str, arg: Any, schema: dict[str, Any]) -> Check:
+    _check_argument(keyword, arg)
     if keyword == "type":
         names = [arg] if isinstance(arg, str) else list(arg)
         for name in names:
@@ -181,3 +207,86 @@ def _compile_keyword(keyword: str, arg: Any, schema: dict[str, Any]) -> Check:
         return lambda v: not isinstance(v, dict) or all(
             all(d in v for d in needed) for k, needed in deps.items() if k in v)
     raise Unsupported(f"keyword {keyword!r}")
+
+
+# --- explaining a failure ---------------------------------------------------------
+
+JsonPath = tuple[str | int, ...]
+
+
+class Explanation:
+    __slots__ = ("keyword", "missing", "path")
+
+    def __init__(self, path: JsonPath, keyword: str, missing: str | None = None) -> None:
+        self.path = path
+        self.keyword = keyword
+        self.missing = missing
+
+
+def explain(schema: Any, instance: Any, path: JsonPath = ()) -> Explanation | None:
+    """The most specific reason `instance` is invalid: the deepest failing location.
+
+    Only called for subjects that already failed, so it favours clarity over speed.
+    Where several keywords fail, the deepest location wins (ties: schema order), which
+    is what a reader wants pointed at: the property, not the object that holds it.
+    """
+    if schema is True or not isinstance(schema, dict):
+        return None
+    if schema is False:
+        return Explanation(path, "false")
+    best: Explanation | None = None
+
+    def consider(candidate: Explanation | None) -> None:
+        nonlocal best
+        if candidate is not None and (best is None or len(candidate.path) > len(best.path)):
+            best = candidate
+
+    for keyword, arg in schema.items():
+        if keyword in _ANNOTATIONS or keyword in ("then", "else", "minContains", "maxContains"):
+            continue
+        if compile_schema({keyword: arg, **({k: schema[k] for k in _PARTNERS.get(keyword, ()) if k in schema})})(
+                instance):
+            continue
+        consider(_explain_keyword(keyword, arg, schema, instance, path))
+    return best
+
+
+_PARTNERS = {"if": ("then", "else"), "contains": ("minContains", "maxContains"),
+             "items": ("prefixItems",), "additionalProperties": ("properties", "patternProperties")}
+
+
+def _explain_keyword(keyword: str, arg: Any, schema: dict[str, Any], instance: Any,
+                     path: JsonPath) -> Explanation:
+    if keyword == "required" and isinstance(instance, dict):
+        missing = next(name for name in arg if name not in instance)
+        return Explanation(path, keyword, missing)
+    if keyword == "properties" and isinstance(instance, dict):
+        for name, sub in arg.items():
+            if name in instance and not compile_schema(sub)(instance[name]):
+                return explain(sub, instance[name], (*path, name)) or Explanation((*path, name), keyword)
+    if keyword in ("additionalProperties", "patternProperties") and isinstance(instance, dict):
+        known = set(schema.get("properties", {}))
+        for name, value in instance.items():
+            subs = [s for p, s in schema.get("patternProperties", {}).items() if re.search(p, name)]
+            if keyword == "additionalProperties" and name not in known and not subs:
+                subs = [arg]
+            for sub in subs:
+                if not compile_schema(sub)(value):
+                    return explain(sub, value, (*path, name)) or Explanation((*path, name), keyword)
+    if keyword in ("items", "prefixItems") and isinstance(instance, list):
+        prefix = schema.get("prefixItems", [])
+        for index, value in enumerate(instance):
+            sub = prefix[index] if index < len(prefix) else (schema.get("items", True))
+            if not compile_schema(sub)(value):
+                return explain(sub, value, (*path, index)) or Explanation((*path, index), keyword)
+    if keyword in ("allOf", "anyOf", "oneOf"):
+        candidates = [explain(sub, instance, path) for sub in arg if not compile_schema(sub)(instance)]
+        found = [c for c in candidates if c is not None]
+        if found:
+            return max(found, key=lambda c: len(c.path))
+    if keyword == "if":
+        branch = schema.get("then", True) if compile_schema(arg)(instance) else schema.get("else", True)
+        found_branch = explain(branch, instance, path)
+        if found_branch is not None:
+            return found_branch
+    return Explanation(path, keyword)

@@ -1,21 +1,20 @@
 """Compiled JSON Schema conditions.
 
 A condition answers "is this subject valid?" fast (closures compiled once by
-`compiled_schema`; `jsonschema` for schemas using a keyword the compiler lacks), and,
-only when it is not, explains where with `jsonschema`: the instance path of the most
-specific error and what was wrong there.
+`compiled_schema`), and, only when it is not, explains where: the instance path of the
+most specific failure and, for `required`, the missing property. `jsonschema` is not
+imported on the scan path at all: it costs more to import than a pre-commit run may
+take (it stays the reference the compiler is tested against).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError
-
-from scanner.engine.compiled_schema import Unsupported, compile_schema
+from scanner.engine.compiled_schema import Unsupported, compile_schema, explain
 from scanner.model import JsonPath
 
 
@@ -27,44 +26,19 @@ class Violation:
 
 
 class Condition:
+    """A compiled condition. Every keyword must be one the compiler implements: a typo
+    such as `requried` is an error at load time rather than a condition that silently
+    accepts everything."""
+
     def __init__(self, schema: dict[str, Any]) -> None:
         self.schema = schema
-        self._validator: Draft202012Validator | None = None
-        try:
-            self.is_valid: Callable[[Any], bool] = compile_schema(schema)
-            self.compiled = True
-        except Unsupported:
-            self.is_valid = self._interpreted_is_valid
-            self.compiled = False
-
-    def _jsonschema(self) -> Draft202012Validator:
-        if self._validator is None:
-            self._validator = Draft202012Validator(self.schema)
-        return self._validator
-
-    def _interpreted_is_valid(self, instance: Any) -> bool:
-        return bool(self._jsonschema().is_valid(instance))
+        self.is_valid: Callable[[Any], bool] = compile_schema(schema)
 
     def violation(self, instance: Any) -> Violation | None:
-        errors = list(self._jsonschema().iter_errors(instance))
-        if not errors:
+        found = explain(self.schema, instance)
+        if found is None:
             return None
-        error = _most_specific(errors)
-        missing = None
-        if error.validator == "required" and isinstance(error.validator_value, list):
-            present = error.instance if isinstance(error.instance, dict) else {}
-            missing = next((k for k in error.validator_value if k not in present), None)
-        return Violation(tuple(error.absolute_path), missing, error.message)
-
-
-def _most_specific(errors: list[ValidationError]) -> ValidationError:
-    """Prefer the deepest error, descending into anyOf/oneOf branches' best match."""
-    best = max(errors, key=lambda e: len(e.absolute_path))
-    if best.context:
-        deeper = _most_specific(list(best.context))
-        if len(deeper.absolute_path) >= len(best.absolute_path):
-            return deeper
-    return best
+        return Violation(found.path, found.missing, f"fails '{found.keyword}'")
 
 
 def compile_condition(schema: dict[str, Any]) -> Condition:
@@ -72,12 +46,11 @@ def compile_condition(schema: dict[str, Any]) -> Condition:
 
 
 def check_schema(schema: Any) -> str | None:
-    """Return why `schema` is not a valid JSON Schema (2020-12), or None."""
-    from jsonschema.exceptions import SchemaError
-
+    """Return why `schema` is not a valid condition, or None."""
     try:
-        Draft202012Validator.check_schema(schema)
-    except SchemaError as exc:
-        where = "/".join(str(p) for p in exc.absolute_path)
-        return f"{exc.message} (at '{where or '<root>'}')"
+        compile_schema(schema)
+    except Unsupported as exc:
+        return f"{exc} is not supported in conditions"
+    except (TypeError, ValueError, re.error, AttributeError, KeyError) as exc:
+        return f"malformed schema: {exc}"
     return None

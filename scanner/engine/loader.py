@@ -10,13 +10,14 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import yaml
-from jsonschema import Draft202012Validator
 
+from scanner.engine.compiled_schema import compile_schema
 from scanner.engine.conditions import check_schema
 from scanner.engine.policy import Policy, RelationSpec, param_names, substitute_params
 from scanner.model import Platform, ScanError, Severity
@@ -43,9 +44,26 @@ def builtin_policy_dir() -> Path:
 
 
 @cache
-def _policy_file_validator() -> Draft202012Validator:
-    schema = json.loads((builtin_policy_dir() / "policy.schema.json").read_text(encoding="utf-8"))
-    return Draft202012Validator(schema)
+def _policy_file_schema() -> dict[str, Any]:
+    schema: dict[str, Any] = json.loads((builtin_policy_dir() / "policy.schema.json").read_text(encoding="utf-8"))
+    return schema
+
+
+@cache
+def _policy_file_check() -> Callable[[Any], bool]:
+    return compile_schema(_policy_file_schema())
+
+
+def _policy_file_problem(data: Any) -> str | None:
+    """None when the file is valid. Valid files take the compiled fast path; only an
+    invalid one pays for importing jsonschema, for its precise error."""
+    if _policy_file_check()(data):
+        return None
+    from jsonschema import Draft202012Validator
+
+    errors = sorted(Draft202012Validator(_policy_file_schema()).iter_errors(data),
+                    key=lambda e: list(map(str, e.path)))
+    return _describe_schema_error(errors[0]) if errors else "does not match policy.schema.json"
 
 
 def load_policies(directories: list[Path]) -> tuple[list[Policy], list[ScanError]]:
@@ -90,9 +108,9 @@ def load_policy_file(path: Path) -> tuple[Policy | None, ScanError | None]:
     if not isinstance(data, dict):
         return fail("a policy file must hold one mapping (id, title, match, assert, ...)")
 
-    errors = sorted(_policy_file_validator().iter_errors(data), key=lambda e: list(map(str, e.path)))
-    if errors:
-        return fail(_describe_schema_error(errors[0]))
+    problem = _policy_file_problem(data)
+    if problem:
+        return fail(problem)
 
     params = data.get("params", {})
     for keyword in ("when", "assert"):
