@@ -15,6 +15,18 @@ from typing import Any
 JsonPath = tuple[str | int, ...]
 
 
+def value_at(document: Any, path: JsonPath) -> Any:
+    """The value at a property path (keys and list indexes), or None where it stops."""
+    for step in path:
+        if isinstance(step, str) and isinstance(document, dict):
+            document = document.get(step)
+        elif isinstance(step, int) and isinstance(document, list) and 0 <= step < len(document):
+            document = document[step]
+        else:
+            return None
+    return document
+
+
 class Platform(str, enum.Enum):
     KUBERNETES = "kubernetes"
     AZURE = "azure"
@@ -77,6 +89,10 @@ class Locator:
         part of the path that was found."""
         raise NotImplementedError
 
+    def line_text(self, line: int) -> str:
+        """The source text of a 1-based line ('' when unknown); for inline suppressions."""
+        return ""
+
 
 @dataclass
 class Origin:
@@ -90,6 +106,12 @@ class Origin:
     # Source-specific remapping (Helm `# Source:` comments, Kustomize origins): when set,
     # it turns a found position into (file, position) in the file the user wrote.
     remap: Callable[[Position], tuple[str, Position]] | None = None
+
+    def comment_lines(self, line: int) -> list[str]:
+        """The finding's line and the one above it, where inline suppressions live."""
+        if self.locator is None or self.remap is not None:
+            return []
+        return [self.locator.line_text(line), self.locator.line_text(line - 1)]
 
     def position_of(self, path: JsonPath) -> tuple[str | None, Position | None, JsonPath]:
         """The file and position of `path` (relative to the resource body)."""
@@ -209,6 +231,7 @@ class ScanResult:
     # Every outcome is counted, including pass and not-applicable findings that are not
     # kept in `findings` (they are only kept with --all-outcomes).
     outcome_counts: dict[str, int] = field(default_factory=dict)
+    baseline: dict[str, Any] | None = None  # {"new", "existing", "resolved"} with --baseline
 
     def counts(self) -> dict[str, int]:
         return {o.value: self.outcome_counts.get(o.value, 0) for o in Outcome}

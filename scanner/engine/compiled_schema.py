@@ -90,6 +90,21 @@ _SCHEMA_LISTS = {"allOf", "anyOf", "oneOf", "prefixItems"}
 _SCHEMA_MAPS = {"properties", "patternProperties"}
 
 
+# A repeated group that starts with something repeatable and repeats inside: (a+)+,
+# (\w+\s?)*, ([a-z]*x){2,}. Python's `re` backtracks exponentially on these, and a policy
+# must not be able to hang a scan, so they are refused at load. A group that starts with
+# a literal, like (-[a-z0-9]+)*, must consume that literal each time round and is fine.
+_NESTED_QUANTIFIER = re.compile(
+    r"\((?:\?:)?(?:\[|\.|\\[wWdDsS]|[a-zA-Z0-9][*+])(?:[^()\\]|\\.)*[*+}]?(?:[^()\\]|\\.)*\)(?:[*+]|\{\d*,)")
+
+
+def check_regex(pattern: str) -> None:
+    re.compile(pattern)
+    if _NESTED_QUANTIFIER.search(pattern):
+        raise ValueError(f"pattern {pattern!r} nests quantifiers (catastrophic backtracking); "
+                         "rewrite it without a repeated group that itself repeats")
+
+
 def _check_argument(keyword: str, arg: Any) -> None:
     """Reject malformed keyword arguments at compile time (what a meta-schema would)."""
     if keyword in _NUMERIC and not _number(arg):
@@ -104,8 +119,13 @@ def _check_argument(keyword: str, arg: Any) -> None:
         raise TypeError(f"'required' needs a list of property names, not {arg!r}")
     if keyword == "enum" and not isinstance(arg, list):
         raise TypeError(f"'enum' needs a list, not {arg!r}")
-    if keyword == "pattern" and not isinstance(arg, str):
-        raise TypeError(f"'pattern' needs a string, not {arg!r}")
+    if keyword == "pattern":
+        if not isinstance(arg, str):
+            raise TypeError(f"'pattern' needs a string, not {arg!r}")
+        check_regex(arg)
+    if keyword == "patternProperties" and isinstance(arg, dict):
+        for pattern in arg:
+            check_regex(pattern)
 
 
 def _compile_keyword(keyword: str, arg: Any, schema: dict[str, Any]) -> Check:
@@ -223,17 +243,42 @@ class Explanation:
         self.missing = missing
 
 
-def explain(schema: Any, instance: Any, path: JsonPath = ()) -> Explanation | None:
+class Checks:
+    """Compiled checks for the sub-schemas `explain` visits, cached by identity: the
+    condition owning the schema keeps every sub-schema alive, so ids stay valid."""
+
+    def __init__(self) -> None:
+        self._whole: dict[int, tuple[Any, Check]] = {}
+        self._keyword: dict[tuple[int, str], tuple[Any, Check]] = {}
+
+    def whole(self, schema: Any) -> Check:
+        found = self._whole.get(id(schema))
+        if found is None:
+            found = (schema, compile_schema(schema))
+            self._whole[id(schema)] = found
+        return found[1]
+
+    def keyword(self, schema: dict[str, Any], keyword: str) -> Check:
+        key = (id(schema), keyword)
+        found = self._keyword.get(key)
+        if found is None:
+            found = (schema, _compile_keyword(keyword, schema[keyword], schema))
+            self._keyword[key] = found
+        return found[1]
+
+
+def explain(schema: Any, instance: Any, path: JsonPath = (), checks: Checks | None = None) -> Explanation | None:
     """The most specific reason `instance` is invalid: the deepest failing location.
 
     Only called for subjects that already failed, so it favours clarity over speed.
     Where several keywords fail, the deepest location wins (ties: schema order), which
     is what a reader wants pointed at: the property, not the object that holds it.
     """
-    if schema is True or not isinstance(schema, dict):
-        return None
     if schema is False:
         return Explanation(path, "false")
+    if not isinstance(schema, dict):
+        return None
+    checks = checks or Checks()
     best: Explanation | None = None
 
     def consider(candidate: Explanation | None) -> None:
@@ -244,26 +289,21 @@ def explain(schema: Any, instance: Any, path: JsonPath = ()) -> Explanation | No
     for keyword, arg in schema.items():
         if keyword in _ANNOTATIONS or keyword in ("then", "else", "minContains", "maxContains"):
             continue
-        if compile_schema({keyword: arg, **({k: schema[k] for k in _PARTNERS.get(keyword, ()) if k in schema})})(
-                instance):
+        if checks.keyword(schema, keyword)(instance):
             continue
-        consider(_explain_keyword(keyword, arg, schema, instance, path))
+        consider(_explain_keyword(keyword, arg, schema, instance, path, checks))
     return best
 
 
-_PARTNERS = {"if": ("then", "else"), "contains": ("minContains", "maxContains"),
-             "items": ("prefixItems",), "additionalProperties": ("properties", "patternProperties")}
-
-
 def _explain_keyword(keyword: str, arg: Any, schema: dict[str, Any], instance: Any,
-                     path: JsonPath) -> Explanation:
+                     path: JsonPath, checks: Checks) -> Explanation:
     if keyword == "required" and isinstance(instance, dict):
         missing = next(name for name in arg if name not in instance)
         return Explanation(path, keyword, missing)
     if keyword == "properties" and isinstance(instance, dict):
         for name, sub in arg.items():
-            if name in instance and not compile_schema(sub)(instance[name]):
-                return explain(sub, instance[name], (*path, name)) or Explanation((*path, name), keyword)
+            if name in instance and not checks.whole(sub)(instance[name]):
+                return explain(sub, instance[name], (*path, name), checks) or Explanation((*path, name), keyword)
     if keyword in ("additionalProperties", "patternProperties") and isinstance(instance, dict):
         known = set(schema.get("properties", {}))
         for name, value in instance.items():
@@ -271,22 +311,22 @@ def _explain_keyword(keyword: str, arg: Any, schema: dict[str, Any], instance: A
             if keyword == "additionalProperties" and name not in known and not subs:
                 subs = [arg]
             for sub in subs:
-                if not compile_schema(sub)(value):
-                    return explain(sub, value, (*path, name)) or Explanation((*path, name), keyword)
+                if not checks.whole(sub)(value):
+                    return explain(sub, value, (*path, name), checks) or Explanation((*path, name), keyword)
     if keyword in ("items", "prefixItems") and isinstance(instance, list):
         prefix = schema.get("prefixItems", [])
         for index, value in enumerate(instance):
             sub = prefix[index] if index < len(prefix) else (schema.get("items", True))
-            if not compile_schema(sub)(value):
-                return explain(sub, value, (*path, index)) or Explanation((*path, index), keyword)
+            if not checks.whole(sub)(value):
+                return explain(sub, value, (*path, index), checks) or Explanation((*path, index), keyword)
     if keyword in ("allOf", "anyOf", "oneOf"):
-        candidates = [explain(sub, instance, path) for sub in arg if not compile_schema(sub)(instance)]
+        candidates = [explain(sub, instance, path, checks) for sub in arg if not checks.whole(sub)(instance)]
         found = [c for c in candidates if c is not None]
         if found:
             return max(found, key=lambda c: len(c.path))
     if keyword == "if":
-        branch = schema.get("then", True) if compile_schema(arg)(instance) else schema.get("else", True)
-        found_branch = explain(branch, instance, path)
+        branch = schema.get("then", True) if checks.whole(arg)(instance) else schema.get("else", True)
+        found_branch = explain(branch, instance, path, checks)
         if found_branch is not None:
             return found_branch
     return Explanation(path, keyword)

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from scanner.engine.compiled_schema import Unsupported, compile_schema, explain
+from scanner.engine.compiled_schema import Checks, Unsupported, compile_schema, explain
 from scanner.model import JsonPath
 
 
@@ -33,9 +33,10 @@ class Condition:
     def __init__(self, schema: dict[str, Any]) -> None:
         self.schema = schema
         self.is_valid: Callable[[Any], bool] = compile_schema(schema)
+        self._checks = Checks()  # compiled sub-schema checks, reused by every explanation
 
     def violation(self, instance: Any) -> Violation | None:
-        found = explain(self.schema, instance)
+        found = explain(self.schema, instance, (), self._checks)
         if found is None:
             return None
         return Violation(found.path, found.missing, f"fails '{found.keyword}'")

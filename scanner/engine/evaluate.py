@@ -20,7 +20,12 @@ from typing import Any
 from scanner.engine.messages import REDACTED, dotted, render, show
 from scanner.engine.policy import Policy
 from scanner.engine.relations import RelationIndex
-from scanner.engine.suppress import resource_suppressions
+from scanner.engine.suppress import (
+    Suppression,
+    SuppressionRule,
+    comment_suppressions,
+    resource_suppressions,
+)
 from scanner.engine.views import Subject, base_context, subjects, with_related
 from scanner.model import (
     Finding,
@@ -31,6 +36,7 @@ from scanner.model import (
     Resource,
     ScanError,
     Severity,
+    value_at,
 )
 
 
@@ -39,6 +45,7 @@ class EvaluationOptions:
     keep_passing: bool = False  # keep pass / not-applicable findings (tests, --all-outcomes)
     today: dt.date = field(default_factory=dt.date.today)
     severity_overrides: dict[str, Severity] = field(default_factory=dict)
+    suppression_rules: list[SuppressionRule] = field(default_factory=list)  # from config
 
 
 class PolicyIndex:
@@ -100,7 +107,7 @@ class Engine:
             findings.append(finding)
 
     def _evaluate_one(self, policy: Policy, resource: Resource, view: list[Subject],
-                      relations: RelationIndex, suppressions: dict[str, Any],
+                      relations: RelationIndex, suppressions: dict[str, Suppression],
                       findings: list[Finding]) -> None:
         keep = self.options.keep_passing
         if resource.tier not in policy.tiers:
@@ -145,7 +152,7 @@ class Engine:
                                                  suppressions))
 
     def _failure(self, policy: Policy, resource: Resource, subject: Subject,
-                 params: dict[str, Any], suppressions: dict[str, Any]) -> Finding:
+                 params: dict[str, Any], suppressions: dict[str, Suppression]) -> Finding:
         conditions = policy.conditions_for(resource.tier)
         violation = conditions.assert_.violation(subject.document)
         sub_path: JsonPath = violation.path if violation else ()
@@ -156,7 +163,7 @@ class Engine:
             # Relation failures (no PDB selects it, ...) point at the resource's name.
             body_path = ("metadata", "name") if resource.platform is Platform.KUBERNETES else ("name",)
             property_path = ()
-        value: Any = "missing" if missing else _value_at(subject.document, sub_path)
+        value: Any = "missing" if missing else value_at(subject.document, sub_path)
         if policy.sensitive:
             value = REDACTED
         fields = {
@@ -176,31 +183,39 @@ class Engine:
                             dotted(property_path), resource.origin.live_id)
         finding = self._finding(policy, resource, Outcome.FAIL, message, location, subject,
                                 reason=violation.reason if violation and not policy.sensitive else "")
-        suppression = suppressions.get(policy.id)
-        if suppression is not None:
-            if not suppression.reason:
-                finding.message += " (A suppression without a reason was ignored.)"
-            elif suppression.expired(self.options.today):
-                finding.message += f" (Suppression expired on {suppression.expires.isoformat()}.)"
-            else:
-                finding.outcome = Outcome.SUPPRESSED
-                finding.justification = suppression.reason
+        self._apply_suppression(finding, self._suppression(policy.id, resource, location, suppressions))
         return finding
+
+    def _suppression(self, policy_id: str, resource: Resource, location: Location,
+                     on_resource: dict[str, Suppression]) -> Suppression | SuppressionRule | None:
+        """The resource's own annotation/tag first, then config, then an inline comment
+        on the finding's line or the line above it."""
+        found: Suppression | SuppressionRule | None = on_resource.get(policy_id)
+        if found is None:
+            found = next((r for r in self.options.suppression_rules if r.matches(policy_id, resource.identity)),
+                         None)
+        if found is None and location.line:
+            for text in resource.origin.comment_lines(location.line):
+                found = next((s for s in comment_suppressions(text) if s.policy_id == policy_id), None)
+                if found is not None:
+                    break
+        return found
+
+    def _apply_suppression(self, finding: Finding, suppression: Suppression | SuppressionRule | None) -> None:
+        if suppression is None:
+            return
+        if not suppression.reason:
+            finding.message += " (A suppression without a reason was ignored.)"
+        elif suppression.expired(self.options.today):
+            expiry = suppression.expires.isoformat() if suppression.expires else ""
+            finding.message += f" (Suppression expired on {expiry}.)"
+        else:
+            finding.outcome = Outcome.SUPPRESSED
+            finding.justification = suppression.reason
 
 
 def _of(subject: Subject) -> str:
     return f" {subject.label}" if subject.label else ""
-
-
-def _value_at(doc: Any, path: JsonPath) -> Any:
-    for step in path:
-        if isinstance(doc, dict) and isinstance(step, str):
-            doc = doc.get(step)
-        elif isinstance(doc, list) and isinstance(step, int) and 0 <= step < len(doc):
-            doc = doc[step]
-        else:
-            return None
-    return doc
 
 
 def _unresolved_note(resource: Resource, path: JsonPath) -> str:

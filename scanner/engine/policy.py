@@ -67,6 +67,11 @@ class Policy:
     _compiled: dict[str, CompiledConditions] = field(default_factory=dict, repr=False)
     _by_tier: dict[str, CompiledConditions] = field(default_factory=dict, repr=False)
 
+    def reset_compiled(self) -> None:
+        """Forget compiled conditions (after parameters were overridden by config)."""
+        self._compiled.clear()
+        self._by_tier.clear()
+
     def params_for(self, tier: str) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for name, by_tier in self.params.items():

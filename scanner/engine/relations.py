@@ -11,16 +11,42 @@ bodies as `context.related.<name>`:
 - `children`: Azure child resources of `type` (for example `blobServices` of a storage
   account), whether nested in the template or declared at top level.
 - `parent`: the Azure parent resource of a child resource.
+- `locked-by`: management locks (`Microsoft.Authorization/locks`) that protect an
+  Azure resource: scoped to it, written in the nested `<type>/providers/locks` form, or
+  on its resource group (an unscoped lock in the same template locks the deployment's
+  resource group).
+- `geo-replicas`: read replicas of an Azure server (same type unless `type` is given)
+  whose `properties.sourceServerResourceId` names it and whose location is known to
+  differ from the primary's.
+- `diagnostic-settings`: diagnostic settings (`Microsoft.Insights/diagnosticSettings`)
+  of an Azure resource, written as an extension resource with a `scope`, in the
+  `<type>/providers/diagnosticSettings` form (top level or nested), or read live with
+  their ID under the resource's ID.
+- `same-resource-group`: the other Azure resources in the resource's resource group.
+  A template is deployed into one resource group, so when the group is not recorded
+  on the resource (templates), resources of the same template file share one.
+- `targets`: autoscalers of `kind` (default HorizontalPodAutoscaler) in the workload's
+  namespace whose `spec.scaleTargetRef` names it (its `minReplicas` is the floor).
+- `blocking-pdbs`: PodDisruptionBudgets selecting the workload's pods whose
+  `minAvailable` (a count, or a percentage rounded up) is at least its replicas.
+- `claims`: the PersistentVolumeClaims the workload's pod template mounts.
+- `storage-classes`: the StorageClasses behind the workload's claims (mounted claims and
+  StatefulSet `volumeClaimTemplates`); a claim naming no class gets the default one.
+- `covers-namespace`: backups of `kind` that cover the resource's namespace (for a
+  Namespace, itself): Velero `Schedule`s in any namespace that include it, backup
+  `CronJob`s and CloudNativePG `ScheduledBackup`s in it (not suspended).
 """
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
+from scanner.engine.cron import is_backup_cronjob, is_cnpg, is_velero_schedule
 from scanner.engine.policy import RelationSpec
-from scanner.engine.views import pod_template
+from scanner.engine.views import pod_template, replicas
 from scanner.model import Platform, Resource
 
 
@@ -99,7 +125,17 @@ class RelationIndex:
             "in-namespace": self._related_in_namespace,
             "children": self._related_children,
             "parent": self._related_parent,
+            "locked-by": self._related_locks,
+            "geo-replicas": self._related_geo_replicas,
+            "diagnostic-settings": self._related_diagnostics,
+            "same-resource-group": self._related_same_group,
+            "targets": self._related_targets,
+            "blocking-pdbs": self._related_blocking_pdbs,
+            "claims": self._related_claims,
+            "storage-classes": self._related_storage_classes,
+            "covers-namespace": self._related_covering,
         }
+        self._groups: dict[str, list[Resource]] | None = None  # built on first use
 
     def related(self, resource: Resource, spec: RelationSpec) -> list[Resource]:
         return self._handlers[spec.relation](resource, spec)
@@ -135,3 +171,297 @@ class RelationIndex:
         parent_type = "/".join(type_parts[:-1]).lower()
         parent = self._azure_by_key.get((parent_type, "/".join(name_parts[:-1]).lower()))
         return [parent] if parent is not None else []
+
+    def _related_locks(self, resource: Resource, spec: RelationSpec) -> list[Resource]:
+        if resource.platform is not Platform.AZURE or _is_lock(resource.type):
+            return []
+        target = azure_scope_key(resource.type, resource.name)
+        group = (resource.namespace or "").lower()
+        found: list[Resource] = []
+        for type_key, candidates in self._azure_by_type.items():
+            if not _is_lock(type_key):
+                continue
+            for lock in candidates:
+                if _lock_protects(lock, resource, target, group):
+                    found.append(lock)
+        return found
+
+    def _related_geo_replicas(self, resource: Resource, spec: RelationSpec) -> list[Resource]:
+        if resource.platform is not Platform.AZURE:
+            return []
+        home = _location(resource.body)
+        if home is None:
+            return []  # an unknown primary region cannot prove a replica is elsewhere
+        suffix = "/" + azure_scope_key(resource.type, resource.name)
+        found: list[Resource] = []
+        for replica in self._azure_by_type.get((spec.type or resource.type).lower(), []):
+            props = replica.body.get("properties")
+            source = props.get("sourceServerResourceId") if isinstance(props, dict) else None
+            where = _location(replica.body)
+            if (replica is not resource and isinstance(source, str) and where is not None and where != home
+                    and ("/" + scope_path(source)).endswith(suffix)):
+                found.append(replica)
+        return found
+
+    def _related_diagnostics(self, resource: Resource, spec: RelationSpec) -> list[Resource]:
+        if resource.platform is not Platform.AZURE or _is_diagnostic_setting(resource.type):
+            return []
+        target = azure_scope_key(resource.type, resource.name)
+        # `<type>/providers/diagnosticSettings`, named `<name>/Microsoft.Insights/<setting>`.
+        prefix = f"{resource.name}/microsoft.insights/".lower()
+        found = [d for d in self._azure_by_type.get(f"{resource.type}{_DIAGNOSTICS_SUFFIX}".lower(), [])
+                 if d.name.lower().startswith(prefix) and _same_deployment(d, resource)]
+        for setting in self._azure_by_type.get(_DIAGNOSTICS_TYPE, []):
+            scope = setting.body.get("scope")
+            setting_id = setting.body.get("id")
+            if isinstance(scope, str):
+                where = scope
+            elif isinstance(setting_id, str) and _DIAGNOSTICS_ID_PART in setting_id.lower():
+                # Live settings carry their ID: the scope is everything before their own segment.
+                where = setting_id[: setting_id.lower().rindex(_DIAGNOSTICS_ID_PART)]
+            else:
+                continue
+            if scope_path(where) == target and _in_group_of(setting, where, resource):
+                found.append(setting)
+        return found
+
+    def _related_same_group(self, resource: Resource, spec: RelationSpec) -> list[Resource]:
+        if resource.platform is not Platform.AZURE:
+            return []
+        if self._groups is None:
+            self._groups = defaultdict(list)
+            for candidates in self._azure_by_type.values():
+                for candidate in candidates:
+                    if candidate.type.lower() not in _NOT_GROUP_MEMBERS:
+                        self._groups[azure_group_key(candidate)].append(candidate)
+        return [r for r in self._groups.get(azure_group_key(resource), []) if r is not resource]
+
+    # -- Kubernetes availability and backup relations (HA-K8S-*, DR-K8S-*) -------------
+
+    def _of_kind(self, kind: str) -> list[Resource]:
+        """Every Kubernetes object of a kind, in any namespace."""
+        return [r for (_ns, k), items in self._k8s.items() if k == kind for r in items]
+
+    def _related_targets(self, resource: Resource, spec: RelationSpec) -> list[Resource]:
+        candidates = self._k8s.get((namespace_key(resource), spec.kind or "HorizontalPodAutoscaler"), [])
+        return [c for c in candidates if _targets(c, resource)]
+
+    def _related_blocking_pdbs(self, resource: Resource, spec: RelationSpec) -> list[Resource]:
+        count = replicas(resource)
+        if count is None:
+            return []
+        pdbs = self._related_selecting(resource, RelationSpec("selects", "PodDisruptionBudget"))
+        return [p for p in pdbs if _min_available_blocks(p, count)]
+
+    def _related_claims(self, resource: Resource, spec: RelationSpec) -> list[Resource]:
+        names = _claim_names(resource)
+        candidates = self._k8s.get((namespace_key(resource), spec.kind or "PersistentVolumeClaim"), [])
+        return [c for c in candidates if c.name in names]
+
+    def _related_storage_classes(self, resource: Resource, spec: RelationSpec) -> list[Resource]:
+        claim_specs = [c.body.get("spec") for c in self._related_claims(resource, RelationSpec("claims"))]
+        templates = resource.body.get("spec", {}).get("volumeClaimTemplates") \
+            if isinstance(resource.body.get("spec"), dict) else None
+        for template in templates if isinstance(templates, list) else []:
+            if isinstance(template, dict):
+                claim_specs.append(template.get("spec"))
+        classes = self._of_kind(spec.kind or "StorageClass")
+        found: list[Resource] = []
+        for claim in claim_specs:
+            claim = claim if isinstance(claim, dict) else {}
+            if "storageClassName" in claim:
+                matches = [c for c in classes if c.name == claim["storageClassName"]]
+            else:  # no class named: the cluster's default StorageClass provisions it
+                matches = [c for c in classes if c.annotations.get(_DEFAULT_CLASS) == "true"]
+            found.extend(m for m in matches if m not in found)
+        return found
+
+    def _related_covering(self, resource: Resource, spec: RelationSpec) -> list[Resource]:
+        kind = spec.kind or "Schedule"
+        namespace = resource.name if resource.type == "Namespace" else namespace_key(resource)
+        if kind == "Schedule":
+            return [s for s in self._of_kind(kind) if _velero_covers(s.body, namespace)]
+        # A suspended CronJob or ScheduledBackup takes no backup, so it covers nothing.
+        own = [c for c in self._k8s.get((namespace, kind), []) if not _suspended(c.body)]
+        if kind == "CronJob":
+            return [c for c in own if is_backup_cronjob(c.body)]
+        return [c for c in own if is_cnpg(c.body, kind)] if kind == "ScheduledBackup" else own
+
+
+_DIAGNOSTICS_TYPE = "microsoft.insights/diagnosticsettings"
+_DIAGNOSTICS_SUFFIX = "/providers/diagnosticSettings"
+_DIAGNOSTICS_ID_PART = "/providers/microsoft.insights/diagnosticsettings/"
+# Deployments and resource groups hold resources; they are not members of a group.
+_NOT_GROUP_MEMBERS = {"microsoft.resources/deployments", "microsoft.resources/resourcegroups"}
+
+
+def _is_diagnostic_setting(type_name: str) -> bool:
+    lowered = type_name.lower()
+    return lowered == _DIAGNOSTICS_TYPE or lowered.endswith(_DIAGNOSTICS_SUFFIX.lower())
+
+
+def _in_group_of(setting: Resource, scope: str, resource: Resource) -> bool:
+    """Whether a setting scoped to `scope` can be the resource's: a scope naming its
+    resource group must name the resource's (when known); a scope without one (a
+    template's `resourceId()` or Bicep `format()`) is relative to the deployment's
+    group, so the setting must share the resource's group (or template)."""
+    parts = scope.strip().strip("/").lower().split("/")
+    if len(parts) >= 4 and parts[0] == "subscriptions" and parts[2] == "resourcegroups":
+        return not resource.namespace or parts[3] == resource.namespace.lower()
+    return _same_deployment(setting, resource)
+
+
+def _same_deployment(a: Resource, b: Resource) -> bool:
+    """Whether two resources go to the same resource group: the recorded groups when
+    both are known, else the same template (or Terraform module), since one deployment
+    targets one resource group."""
+    if a.namespace and b.namespace:
+        return a.namespace.lower() == b.namespace.lower()
+    return _deployment_unit(a) == _deployment_unit(b)
+
+
+def _deployment_unit(resource: Resource) -> str:
+    file = resource.origin.file or ""
+    if file.endswith((".tf", ".tf.json")):
+        # A Terraform module is its directory, whatever file each block is written in.
+        return f"(module)@{file.rsplit('/', 1)[0] if '/' in file else ''}"
+    return f"(template)@{file}"
+
+
+def azure_group_key(resource: Resource) -> str:
+    """The resource group an Azure resource belongs to, as a relation key: the group
+    recorded on it (live state, Terraform's `resource_group_name`), or else its
+    template (or Terraform module), since one deployment targets one resource group."""
+    if resource.namespace:
+        return resource.namespace.lower()
+    return _deployment_unit(resource)
+
+
+_LOCK_TYPE = "microsoft.authorization/locks"
+
+
+def _is_lock(type_name: str) -> bool:
+    lowered = type_name.lower()
+    return lowered == _LOCK_TYPE or lowered.endswith("/providers/locks")
+
+
+def azure_scope_key(type_name: str, name: str) -> str:
+    """`Microsoft.Storage/storageAccounts/blobServices` + `acct/default` ->
+    `microsoft.storage/storageaccounts/acct/blobservices/default`: the part of a
+    resource ID after `/providers/`, which is how scopes and references name it."""
+    namespace, *types = type_name.lower().split("/")
+    names = name.lower().split("/")
+    return namespace + "".join(f"/{t}/{n}" for t, n in zip(types, names, strict=False))
+
+
+def scope_path(scope: str) -> str:
+    """A scope or resource ID reduced to its provider part (see azure_scope_key)."""
+    lowered = scope.strip().lower()
+    if "/providers/" in lowered:
+        lowered = lowered.rsplit("/providers/", 1)[1]
+    return lowered.strip("/")
+
+
+def _resource_group_of(scope: str) -> str | None:
+    """The resource group a scope names, when the scope is the group itself."""
+    parts = scope.strip().strip("/").lower().split("/")
+    if len(parts) == 4 and parts[0] == "subscriptions" and parts[2] == "resourcegroups":
+        return parts[3]
+    return None
+
+
+def _location(body: dict[str, Any]) -> str | None:
+    value = body.get("location")
+    if not isinstance(value, str) or not value or value.startswith("["):
+        return None
+    return value.replace(" ", "").lower()  # "West Europe" and "westeurope" are one region
+
+
+def _lock_protects(lock: Resource, resource: Resource, target: str, group: str) -> bool:
+    if lock.type.lower() != _LOCK_TYPE:
+        # Nested form: type `<resource type>/providers/locks`,
+        # name `<resource name>/Microsoft.Authorization/<lock name>`.
+        target_type = lock.type[: -len("/providers/locks")]
+        target_name = lock.name.lower().split("/microsoft.authorization/", 1)[0]
+        return azure_scope_key(target_type, target_name) == target
+    scope = lock.body.get("scope")
+    lock_id = lock.body.get("id")
+    if isinstance(scope, str):
+        where = scope
+    elif isinstance(lock_id, str) and "/providers/microsoft.authorization/locks/" in lock_id.lower():
+        # Live locks carry their ID: the scope is everything before the lock's own segment.
+        where = lock_id[: lock_id.lower().rindex("/providers/microsoft.authorization/locks/")]
+    elif "scope" not in lock.body:
+        # An unscoped lock in a template locks the resource group it is deployed to,
+        # which is where the template's other resources go.
+        return azure_group_key(lock) == azure_group_key(resource)
+    else:
+        return False
+    lock_group = _resource_group_of(where)
+    if lock_group is not None:
+        return bool(group) and lock_group == group
+    path = scope_path(where)
+    # A lock on a parent resource also covers its child resources.
+    return path == target or (path.count("/") >= 2 and target.startswith(path + "/"))
+
+
+# -- helpers of the Kubernetes availability and backup relations ------------------------
+
+_DEFAULT_CLASS = "storageclass.kubernetes.io/is-default-class"
+
+
+def _targets(autoscaler: Resource, workload: Resource) -> bool:
+    """An HPA's `spec.scaleTargetRef` (a VPA's `spec.targetRef`) names the workload."""
+    spec = autoscaler.body.get("spec")
+    ref = (spec.get("scaleTargetRef") or spec.get("targetRef")) if isinstance(spec, dict) else None
+    return isinstance(ref, dict) and ref.get("kind") == workload.type and ref.get("name") == workload.name
+
+
+def _min_available_blocks(pdb: Resource, count: int) -> bool:
+    """A PDB's `minAvailable` (a count, or a percentage rounded up as the disruption
+    controller does) leaves no pod of `count` replicas to evict. `100%` is left to the
+    PDB's own check (HA-K8S-004A), which flags it whatever the replica count."""
+    spec = pdb.body.get("spec")
+    value = spec.get("minAvailable") if isinstance(spec, dict) else None
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return value >= count
+    if isinstance(value, str) and value.endswith("%") and value[:-1].isdigit() and value != "100%":
+        return math.ceil(int(value[:-1]) * count / 100) >= count
+    return False
+
+
+def _claim_names(resource: Resource) -> set[str]:
+    """Names of the PersistentVolumeClaims a workload's pod template mounts."""
+    found = pod_template(resource)
+    volumes = found[1].get("volumes") if found is not None else None
+    names: set[str] = set()
+    for volume in volumes if isinstance(volumes, list) else []:
+        claim = volume.get("persistentVolumeClaim") if isinstance(volume, dict) else None
+        if isinstance(claim, dict) and isinstance(claim.get("claimName"), str):
+            names.add(claim["claimName"])
+    return names
+
+
+def _suspended(body: dict[str, Any]) -> bool:
+    spec = body.get("spec")
+    return isinstance(spec, dict) and spec.get("suspend") is True
+
+
+def _velero_covers(schedule: dict[str, Any], namespace: str) -> bool:
+    """A Velero Schedule backs up `namespace`: included (no list or `*` means every
+    namespace) and not excluded. A paused schedule covers nothing."""
+    if not is_velero_schedule(schedule):
+        return False
+    spec = schedule.get("spec")
+    spec = spec if isinstance(spec, dict) else {}
+    if spec.get("paused") is True:
+        return False
+    template = spec.get("template")
+    template = template if isinstance(template, dict) else {}
+    included = template.get("includedNamespaces") or ["*"]
+    excluded = template.get("excludedNamespaces") or []
+    if not isinstance(included, list) or not isinstance(excluded, list):
+        return False
+    return ("*" in included or namespace in included) and namespace not in excluded

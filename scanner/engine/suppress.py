@@ -12,6 +12,7 @@ says so.
 from __future__ import annotations
 
 import datetime as dt
+import fnmatch
 import re
 from dataclasses import dataclass
 
@@ -30,6 +31,23 @@ class Suppression:
     policy_id: str
     reason: str
     expires: dt.date | None
+
+    def expired(self, today: dt.date) -> bool:
+        return self.expires is not None and self.expires < today
+
+
+@dataclass(frozen=True)
+class SuppressionRule:
+    """A suppression declared in config: a policy and a glob over resource identities
+    (`Deployment/erp-prod/*`, `Microsoft.Storage/storageAccounts/*`)."""
+
+    policy_id: str
+    resource: str
+    reason: str
+    expires: dt.date | None
+
+    def matches(self, policy_id: str, identity: str) -> bool:
+        return self.policy_id == policy_id and fnmatch.fnmatchcase(identity, self.resource)
 
     def expired(self, today: dt.date) -> bool:
         return self.expires is not None and self.expires < today
@@ -63,3 +81,12 @@ def resource_suppressions(resource: Resource) -> dict[str, Suppression]:
     if not isinstance(text, str):
         return {}
     return {s.policy_id: s for s in parse_suppressions(text)}
+
+
+def comment_suppressions(line_text: str) -> list[Suppression]:
+    """`# tierscan:ignore HA-AZ-004 reason` (YAML, Bicep, Terraform, ARM `//` comments)."""
+    m = _COMMENT.search(line_text)
+    return parse_suppressions(m.group(1)) if m else []
+
+
+_COMMENT = re.compile(r"(?:#|//)\s*tierscan:ignore\s+(.*)$")

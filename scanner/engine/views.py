@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from scanner.engine.derived import derive
-from scanner.model import JsonPath, Resource
+from scanner.model import JsonPath, Resource, value_at
 
 _TEMPLATE_PATHS: dict[str, JsonPath] = {
     "Pod": (),
@@ -49,17 +49,6 @@ class Subject:
         return self.body_prefix + path
 
 
-def _get(body: Any, path: JsonPath) -> Any:
-    for step in path:
-        if isinstance(step, str) and isinstance(body, dict):
-            body = body.get(step)
-        elif isinstance(step, int) and isinstance(body, list) and 0 <= step < len(body):
-            body = body[step]
-        else:
-            return None
-    return body
-
-
 def template_path(kind: str) -> JsonPath | None:
     return _TEMPLATE_PATHS.get(kind)
 
@@ -69,7 +58,7 @@ def pod_template(resource: Resource) -> tuple[dict[str, Any], dict[str, Any], Js
     path = _TEMPLATE_PATHS.get(resource.type)
     if path is None:
         return None
-    template = _get(resource.body, path)
+    template = value_at(resource.body, path)
     if not isinstance(template, dict):
         return None
     spec = template.get("spec")

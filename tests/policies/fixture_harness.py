@@ -9,7 +9,7 @@ Fixture folders (fixtures/<platform>/<slug>/) hold input files whose names start
         resource: Deployment/odoo        # <type>/<name> as the scanner names it
         view: containers[odoo]           # container-view policies only
         outcome: fail                    # pass | fail | not-applicable | suppressed
-        message: "Deployment 'odoo' runs 1 replica(s); tier high needs at least 2."
+        message: "Deployment 'odoo' can run as few as 1 replica(s); tier high needs at least 2."
         line: 9                          # optional
 
 Every outcome the policy produces in the folder must be listed, and nothing else.
