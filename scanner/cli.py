@@ -10,11 +10,13 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
 from scanner import __version__
+from scanner.sources.live_cli import live_options, live_request, progress_for_terminal
+from scanner.sources.options import INPUT_KINDS
 
 SEVERITIES = ["critical", "high", "medium", "low", "info"]
 
@@ -58,46 +60,134 @@ def main() -> None:
 
 @main.command(help=SCAN_HELP)
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif"]), default="text",
-              show_default=True, help="Report format.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif", "junit", "markdown", "github"]),
+              default="text", show_default=True,
+              help="Report format: text, json, sarif (GitHub code scanning), junit (CI test reporters), "
+                   "markdown (job summary), github (workflow annotations).")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="Config file (default: the nearest .tierscan.yaml from the first PATH up to the repo root).")
+@click.option("--baseline", type=click.Path(dir_okay=False, path_type=Path),
+              help="Report only findings that are not in this baseline file; list fixed ones as resolved.")
+@click.option("--write-baseline", type=click.Path(dir_okay=False, path_type=Path),
+              help="Record the current failing findings in this file (then exit 0 unless something failed to scan).")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the report to FILE instead of stdout.")
-@click.option("--fail-on", type=click.Choice([*SEVERITIES, "none"]), default="high", show_default=True,
-              help="Exit 1 when a failing finding has this severity or worse.")
+@click.option("--fail-on", type=click.Choice([*SEVERITIES, "none"]), default=None,
+              help="Exit 1 when a failing finding has this severity or worse.  [default: config's fail_on, or high]")
 @click.option("--policy-dir", "policy_dirs", multiple=True, type=click.Path(file_okay=False, path_type=Path),
               help="Extra directory of policy files (repeatable); loaded after the built-in ones.")
 @click.option("--no-builtin-policies", is_flag=True, help="Use only the policies from --policy-dir.")
-@click.option("--default-tier", type=click.Choice(["critical", "high", "medium", "low"]), default="high",
-              show_default=True, help="Tier for resources that declare none (label/tag, namespace, RG).")
+@click.option("--default-tier", type=click.Choice(["critical", "high", "medium", "low"]), default=None,
+              help="Tier for resources that declare none (label/tag, namespace, RG).  [default: config, or high]")
 @click.option("--default-environment", type=click.Choice(["production", "staging", "test", "development"]),
-              default="production", show_default=True, help="Environment for resources that declare none.")
+              default=None, help="Environment for resources that declare none.  [default: config, or production]")
 @click.option("--all-outcomes", is_flag=True,
               help="Also list passing and not-applicable results (json/text); counts are always shown.")
 @click.option("--max-file-size", type=int, default=10 * 1024 * 1024, show_default=True,
               help="Skip (and report) files larger than this many bytes.")
+@click.option("--report", "extra_reports", multiple=True, metavar="FORMAT=FILE",
+              help="Also write FORMAT to FILE from the same scan (repeatable), e.g. --report sarif=out.sarif "
+                   "--report markdown=$GITHUB_STEP_SUMMARY. A markdown report is appended, not overwritten.")
 @click.option("--category", default="tierscan", show_default=True,
               help="SARIF automationDetails category, so that different scans don't replace each other.")
-def scan(paths: tuple[Path, ...], fmt: str, output: Path | None, fail_on: str, policy_dirs: tuple[Path, ...],
-         no_builtin_policies: bool, default_tier: str, default_environment: str, all_outcomes: bool,
-         max_file_size: int, category: str) -> None:
+@click.option("--input-kind", type=click.Choice(list(INPUT_KINDS)), default="auto", show_default=True,
+              help="Read the inputs as this kind instead of recognising each by content and name.")
+@click.option("--parameters", "parameter_files", multiple=True, type=click.Path(dir_okay=False, exists=True,
+              path_type=Path), help="ARM parameter file (repeatable; later files win). Default: "
+              "<template>.parameters.json beside each template.")
+@click.option("--var-file", "var_files", multiple=True, type=click.Path(dir_okay=False, exists=True,
+              path_type=Path), help="Terraform variables file (repeatable; later files win), like `-var-file`.")
+@click.option("--helm-values", multiple=True, type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="Values file for Helm charts (repeatable; later files win), like `helm -f`.")
+@click.option("--helm-set", multiple=True, metavar="KEY=VALUE",
+              help="Set a Helm value (repeatable), like `helm --set`; wins over --helm-values.")
+@click.option("--helm-release", default="release-name", show_default=True, help="Release name Helm renders with.")
+@click.option("--helm-namespace", help="Namespace Helm renders and installs into (default: Helm's default).")
+@live_options
+def scan(paths: tuple[Path, ...], fmt: str, output: Path | None, fail_on: str | None, policy_dirs: tuple[Path, ...],
+         no_builtin_policies: bool, default_tier: str | None, default_environment: str | None, all_outcomes: bool,
+         max_file_size: int, category: str, config_path: Path | None, baseline: Path | None,
+         write_baseline: Path | None, input_kind: str, parameter_files: tuple[Path, ...],
+         helm_values: tuple[Path, ...], helm_set: tuple[str, ...], helm_release: str, helm_namespace: str | None,
+         extra_reports: tuple[str, ...], var_files: tuple[Path, ...], **live: Any) -> None:
+    from scanner.config import ConfigError, apply_to_policies, find_config, load_config
     from scanner.engine.evaluate import EvaluationOptions
-    from scanner.engine.tiers import TierSettings
     from scanner.scan import ScanOptions, exit_code, load_all_policies, scan_paths
+    from scanner.sources.options import SourceOptions
 
+    targets = list(paths) or [Path()]
+    extras = [_parse_report(spec) for spec in extra_reports]
+    try:
+        config = load_config(config_path or find_config(targets[0]))
+    except ConfigError as exc:
+        _fail_usage(str(exc))
+    tiers = config.tiers
+    tiers.default_tier = default_tier or tiers.default_tier
+    tiers.default_environment = default_environment or tiers.default_environment
     options = ScanOptions(
-        policy_dirs=list(policy_dirs), builtin_policies=not no_builtin_policies,
-        tiers=TierSettings(default_tier=default_tier, default_environment=default_environment),
-        evaluation=EvaluationOptions(keep_passing=all_outcomes), max_file_size=max_file_size,
+        policy_dirs=[*config.policy_dirs, *policy_dirs], builtin_policies=not no_builtin_policies, tiers=tiers,
+        evaluation=EvaluationOptions(keep_passing=all_outcomes, suppression_rules=config.suppressions),
+        max_file_size=max_file_size, exclude=config.is_excluded if config.exclude else None,
+        sources=SourceOptions(input_kind=input_kind, parameter_files=list(parameter_files), var_files=list(var_files),
+                              helm_values=list(helm_values), helm_set=list(helm_set), helm_release=helm_release,
+                              helm_namespace=helm_namespace),
     )
-    loaded = load_all_policies(options)
-    policies = loaded[0]
-    result = scan_paths(list(paths) or [Path()], options, loaded)
+    loaded_policies, load_errors = load_all_policies(options)
+    policies, config_errors = apply_to_policies(loaded_policies, config)
+    live_scan = live_request(live, paths)
+    if live_scan is not None:
+        from scanner.scan import scan_live
+
+        progress = progress_for_terminal()
+        result = scan_live(live_scan, options, (policies, load_errors + config_errors), progress)
+        if progress is not None:
+            progress.close()
+    else:
+        result = scan_paths(targets, options, (policies, load_errors + config_errors))
+    if write_baseline is not None:
+        from scanner.baseline import write_baseline as write
+
+        count = write(result, write_baseline)
+        click.echo(f"tierscan: wrote {count} findings to baseline {write_baseline}", err=True)
+    _apply_baseline(result, baseline or (config.baseline if write_baseline is None else None))
     text = _render(fmt, result, policies, category, output)
     _emit(text, output)
+    for extra_format, extra_file in extras:
+        rendered = _render(extra_format, result, policies, category, extra_file)
+        with extra_file.open("a" if extra_format == "markdown" else "w", encoding="utf-8") as handle:
+            handle.write(rendered)
     if fmt != "text" or output is not None:
         for error in result.errors:
             click.echo(f"tierscan: error: {error.one_line()}", err=True)
-    sys.exit(exit_code(result, fail_on))
+    code = exit_code(result, fail_on or config.fail_on or "high")
+    sys.exit(min(code, 0 if not result.errors else 2) if write_baseline is not None else code)
+
+
+def _parse_report(spec: str) -> tuple[str, Path]:
+    from scanner.report import FORMATS
+
+    name, sep, file = spec.partition("=")
+    if not sep or name not in FORMATS or not file:
+        _fail_usage(f"--report {spec!r}: expected FORMAT=FILE with FORMAT one of {', '.join(FORMATS)}")
+    return name, Path(file)
+
+
+def _fail_usage(message: str) -> NoReturn:
+    click.echo(f"tierscan: error: {message}", err=True)
+    sys.exit(2)
+
+
+def _apply_baseline(result: Any, path: Path | None) -> None:
+    if path is None:
+        return
+    from scanner.baseline import BaselineError, apply_baseline, read_baseline
+
+    try:
+        known = read_baseline(path)
+    except BaselineError as exc:
+        _fail_usage(str(exc))
+    diff = apply_baseline(result, known)
+    result.baseline = {"file": str(path), "new": diff.new, "existing": diff.existing, "resolved": diff.resolved}
 
 
 def _render(fmt: str, result: Any, policies: list[Any], category: str, output: Path | None) -> str:
@@ -116,6 +206,25 @@ def _emit(text: str, output: Path | None) -> None:
         click.echo(text, nl=False)
     else:
         output.write_text(text, encoding="utf-8")
+
+
+@main.command()
+@click.option("--path", type=click.Path(dir_okay=False, path_type=Path), default=Path(".tierscan.yaml"),
+              show_default=True, help="Where to write the config.")
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+def init(path: Path, force: bool) -> None:
+    """Write a commented starter .tierscan.yaml.
+
+    \b
+    Example:
+      tierscan init && $EDITOR .tierscan.yaml
+    """
+    from scanner.config import STARTER
+
+    if path.exists() and not force:
+        _fail_usage(f"{path} exists; use --force to overwrite it")
+    path.write_text(STARTER, encoding="utf-8")
+    click.echo(f"wrote {path}: edit it, then run `tierscan scan`")
 
 
 @main.group()
@@ -199,6 +308,69 @@ def policies_show(policy_id: str) -> None:
     click.echo(f"\nWhy:\n  {p.rationale}\n\nFix:\n  {p.remediation}\n")
     click.echo("References:\n" + "\n".join(f"  {ref}" for ref in p.references))
     click.echo(f"\nDefined in {p.file}")
+
+
+@main.command("recovery")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "html", "sarif"]), default="text",
+              show_default=True, help="text: a table per service; json: the assessment (input of --history); "
+              "html: a self-contained posture report; sarif: the DR-SVC-* findings for code scanning.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write the report to FILE.")
+@click.option("--history", type=click.Path(file_okay=False, exists=True, path_type=Path),
+              help="Directory of earlier `--format json` reports; the HTML report draws their trend.")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="Config file (default: the nearest .tierscan.yaml from the first PATH up to the repo root).")
+@click.option("--fail-on", type=click.Choice([*SEVERITIES, "none"]), default=None,
+              help="Exit 1 when a gap has this severity or worse.  [default: config's fail_on, or high]")
+@click.option("--default-tier", type=click.Choice(["critical", "high", "medium", "low"]), default=None,
+              help="Tier for resources that declare none.  [default: config, or high]")
+@click.option("--default-environment", type=click.Choice(["production", "staging", "test", "development"]),
+              default=None, help="Environment for resources that declare none.  [default: config, or production]")
+@click.option("--category", default="tierscan-recovery", show_default=True, help="SARIF automationDetails category.")
+def recovery_command(paths: tuple[Path, ...], fmt: str, output: Path | None, history: Path | None,
+                     config_path: Path | None, fail_on: str | None, default_tier: str | None,
+                     default_environment: str | None, category: str) -> None:
+    """Can this platform meet the RPO and RTO of its tiers, and where not, why not?
+
+    Groups workloads and the data stores they use into services, estimates the
+    recovery point and time each can achieve for pod/node, zone and region loss
+    (figures cited in policies/recovery-model.yaml), and reports every gap with its
+    chain of evidence. Reads files only for now; live inputs (--azure, --kubernetes,
+    --snapshot) are not supported by this command yet.
+
+    \b
+    Examples:
+      tierscan recovery examples/odoo-on-aks
+      tierscan recovery infra/ k8s/ --format html --output posture.html --history reports/
+      tierscan recovery . --format json --output reports/$(date +%F).json
+    """
+    from scanner.recovery.command import RecoveryRequest
+    from scanner.recovery.command import main as run_recovery
+
+    sys.exit(run_recovery(RecoveryRequest(list(paths), fmt, output, history, config_path, default_tier,
+                                          default_environment, fail_on, category)))
+
+
+@main.command("docs")
+@click.option("--output-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("docs/policies"),
+              show_default=True, help="Directory for the per-policy pages and their index.")
+@click.option("--readme", type=click.Path(dir_okay=False, path_type=Path), default=Path("README.md"),
+              show_default=True, help="README whose rule table (between the policy-table markers) is rewritten.")
+@click.option("--check", is_flag=True, help="Write nothing; exit 1 if any generated file is stale.")
+def docs_command(output_dir: Path, readme: Path, check: bool) -> None:
+    """Generate the policy reference (one page per policy, an index) and the README rule table.
+
+    \b
+    Examples:
+      tierscan docs
+      tierscan docs --check      # in CI: fail when the docs are stale
+    """
+    from scanner.docs import run_docs
+
+    code, lines = run_docs(output_dir, readme, check)
+    for line in lines:
+        click.echo(line, err=line.startswith("tierscan:") or code != 0)
+    sys.exit(code)
 
 
 if __name__ == "__main__":  # pragma: no cover

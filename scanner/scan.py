@@ -5,15 +5,22 @@ This is the only module that wires the stages together; the CLI and the tests ca
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from scanner.engine.evaluate import Engine, EvaluationOptions
 from scanner.engine.loader import builtin_policy_dir, load_policies
 from scanner.engine.policy import Policy
 from scanner.engine.tiers import TierSettings, resolve_tiers
-from scanner.model import FileStatus, Outcome, Resource, ScanError, ScanResult, Severity
-from scanner.sources.files import DEFAULT_MAX_FILE_SIZE, discover, display_path, scan_file
+from scanner.model import FileRecord, FileStatus, Outcome, Resource, ScanError, ScanResult, Severity
+from scanner.sources.files import DEFAULT_MAX_FILE_SIZE, discover, display_path, find_units, scan_file, scan_units
+from scanner.sources.options import SourceOptions
+
+if TYPE_CHECKING:  # the live sources load only when a live scan runs
+    from scanner.sources.live_azure import AzureLiveOptions
+    from scanner.sources.live_kubernetes import KubernetesLiveOptions
 
 
 @dataclass
@@ -24,6 +31,8 @@ class ScanOptions:
     evaluation: EvaluationOptions = field(default_factory=EvaluationOptions)
     max_file_size: int = DEFAULT_MAX_FILE_SIZE
     root: Path | None = None  # paths in reports are relative to this (default: cwd)
+    exclude: Callable[[str], bool] | None = None  # config `exclude` globs, on the shown path
+    sources: SourceOptions = field(default_factory=SourceOptions)  # input kind, parameters, Helm values
 
 
 def load_all_policies(options: ScanOptions) -> tuple[list[Policy], list[ScanError]]:
@@ -43,8 +52,23 @@ def scan_paths(paths: list[Path], options: ScanOptions,
     for path in paths:
         if not path.exists() and not path.is_symlink():
             result.errors.append(ScanError("no such file or directory; check the path", file=str(path)))
-    for path, named in discover([p for p in paths if p.exists() or p.is_symlink()]):
-        scanned = scan_file(path, display_path(path, root), named, options.max_file_size)
+    existing = [p for p in paths if p.exists() or p.is_symlink()]
+    # Helm charts and Kustomize directories are rendered/built as units; their files
+    # are listed as part of the unit, not scanned one by one.
+    units = find_units(existing, options.sources)
+    claimed = {member for unit in units for member in unit.members}
+    for path, named in discover(existing):
+        if claimed and path.resolve() in claimed:
+            continue
+        shown = display_path(path, root)
+        if options.exclude is not None and options.exclude(shown):
+            result.files.append(FileRecord(shown, FileStatus.SKIPPED, "", "excluded by the config's `exclude`"))
+            continue
+        scanned = scan_file(path, shown, named, options.max_file_size, sources=options.sources)
+        result.files.append(scanned.record)
+        result.errors.extend(scanned.errors)
+        resources.extend(scanned.resources)
+    for scanned in scan_units(units, root, options.sources):
         result.files.append(scanned.record)
         result.errors.extend(scanned.errors)
         resources.extend(scanned.resources)
@@ -61,6 +85,65 @@ def evaluate_resources(resources: list[Resource], policies: list[Policy], option
     result.findings.extend(findings)
     result.errors.extend(errors)
     result.outcome_counts = dict(engine.counts)
+
+
+@dataclass
+class LiveScan:
+    """What a live scan reads: Azure, Kubernetes clusters, or a saved snapshot."""
+
+    azure: AzureLiveOptions | None = None
+    kubernetes: KubernetesLiveOptions | None = None
+    snapshot: Path | None = None  # rescan this snapshot instead of reading live
+    save_snapshot: Path | None = None
+
+
+def scan_live(live: LiveScan, options: ScanOptions,
+              loaded: tuple[list[Policy], list[ScanError]] | None = None,
+              progress: Callable[[str, int, int], None] | None = None) -> ScanResult:
+    """Read live state (or a snapshot of it) and evaluate it like files. Each scope (a
+    cluster, the Azure tenant) is evaluated on its own, so relations never cross clusters."""
+    from scanner.sources.live_azure import LiveRead, read_azure
+    from scanner.sources.live_kubernetes import read_kubernetes
+    from scanner.sources.live_links import link_sources
+    from scanner.sources.snapshot import load_snapshot, save_snapshot
+
+    result = ScanResult()
+    policies, policy_errors = loaded if loaded is not None else load_all_policies(options)
+    result.errors.extend(policy_errors)
+    result.policies_loaded = len(policies)
+    read = LiveRead()
+    if live.snapshot is not None:
+        try:
+            read = load_snapshot(live.snapshot)
+        except ValueError as exc:
+            result.errors.append(ScanError(str(exc)))
+    else:
+        for part in ((read_azure(live.azure, policies, progress) if live.azure is not None else None),
+                     (read_kubernetes(live.kubernetes, policies, progress) if live.kubernetes else None)):
+            if part is None:
+                continue
+            for scope, resources in part.groups.items():
+                read.add(scope, resources)
+            read.errors.extend(part.errors)
+            read.notes.extend(part.notes)
+            read.requests += part.requests
+        if live.save_snapshot is not None:
+            save_snapshot(read, live.save_snapshot)
+    result.errors.extend(read.errors)
+    result.files.extend(FileRecord(path="(live)", status=FileStatus.SKIPPED, kind="live", reason=note)
+                        for note in read.notes)
+    counts: dict[str, int] = {}
+    for _scope, resources in sorted(read.groups.items()):
+        link_sources(resources)
+        part_result = ScanResult()
+        evaluate_resources(resources, policies, options, part_result)
+        result.resources.extend(part_result.resources)
+        result.findings.extend(part_result.findings)
+        result.errors.extend(part_result.errors)
+        for key, value in part_result.outcome_counts.items():
+            counts[key] = counts.get(key, 0) + value
+    result.outcome_counts = counts
+    return result
 
 
 def exit_code(result: ScanResult, fail_on: str) -> int:

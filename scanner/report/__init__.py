@@ -14,6 +14,9 @@ FORMATS: dict[str, str] = {
     "text": "scanner.report.text",
     "json": "scanner.report.json_report",
     "sarif": "scanner.report.sarif",
+    "junit": "scanner.report.junit",
+    "markdown": "scanner.report.markdown",
+    "github": "scanner.report.github",
 }
 
 

@@ -79,4 +79,5 @@ def summary(result: ScanResult) -> dict[str, Any]:
         "resources": len(result.resources),
         "policies": result.policies_loaded,
         "errors": len(result.errors),
+        **({"baseline": result.baseline} if result.baseline is not None else {}),
     }

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import urllib.parse
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -105,9 +106,12 @@ def result(f: Finding, rule_index: int) -> dict[str, Any]:
 
 
 def render(result_: ScanResult, policies: list[Policy], category: str = "tierscan",
-           root: Path | None = None) -> str:
+           root: Path | None = None, extra_rules: Sequence[dict[str, Any]] = ()) -> str:
+    """`extra_rules`: ready reportingDescriptors for findings that come from code rather
+    than policy files (the recovery assessment's DR-SVC-* rules); listed after the policies."""
     ordered = sorted(policies, key=lambda p: p.id)
     index = {p.id: i for i, p in enumerate(ordered)}
+    index.update({r["id"]: len(ordered) + i for i, r in enumerate(extra_rules)})
     reported = [f for f in sorted(result_.findings, key=sort_key)
                 if f.outcome in (Outcome.FAIL, Outcome.SUPPRESSED) and f.policy_id in index]
     notifications = []
@@ -127,7 +131,7 @@ def render(result_: ScanResult, policies: list[Policy], category: str = "tiersca
             "version": __version__,
             "semanticVersion": __version__,
             "informationUri": INFORMATION_URI,
-            "rules": [rule(p) for p in ordered],
+            "rules": [*(rule(p) for p in ordered), *extra_rules],
         }},
         "automationDetails": {"id": f"{category.strip('/')}/"},
         "originalUriBaseIds": {"%SRCROOT%": {"uri": root_uri}},

@@ -8,11 +8,17 @@ an unknown value for a compliant one.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
+
+# ARM's own limit on copy loops; a larger count is a template error, and capping it
+# keeps a hostile template from exhausting memory.
+MAX_COPY = 800
 
 
 @dataclass(frozen=True)
@@ -108,20 +114,30 @@ class Evaluator:
 
     def __init__(self, parameters: dict[str, Any], variables: dict[str, Any]) -> None:
         self.parameter_values = parameters  # name (lower) -> value or Unresolved
-        self.variable_sources = variables  # name (lower) -> raw (unevaluated) value
+        self.variable_sources = dict(variables)  # name (lower) -> raw (unevaluated) value
+        # Variable copy loops (`"variables": {"copy": [{name, count, input}]}`) each
+        # define one array variable.
+        copies = self.variable_sources.pop("copy", None)
+        if isinstance(copies, list):
+            for loop in copies:
+                if isinstance(loop, dict) and isinstance(loop.get("name"), str):
+                    self.variable_sources[loop["name"].lower()] = _VariableCopy(loop)
         self._variables: dict[str, Any] = {}
+        self._placeholders = False  # see name_with_placeholders
         self._evaluating: set[str] = set()
+        self._lambda_scopes: list[dict[str, Any]] = []
         self.copy_index: dict[str | None, int] = {}
         self._functions: dict[str, Callable[[list[Any]], Any]] = {
             "parameters": self._parameters, "variables": self._variables_fn,
             "concat": _concat, "format": _format, "if": _if, "equals": _equals,
             "not": lambda a: not a[0], "and": lambda a: all(a), "or": lambda a: any(a),
             "tolower": lambda a: str(a[0]).lower(), "toupper": lambda a: str(a[0]).upper(),
-            "union": _union, "createarray": lambda a: list(a), "array": lambda a: a[0] if isinstance(a[0], list) else [a[0]],
+            "union": _union, "createarray": lambda a: list(a),
+            "array": lambda a: a[0] if isinstance(a[0], list) else [a[0]],
             "createobject": lambda a: {a[i]: a[i + 1] for i in range(0, len(a) - 1, 2)},
             "string": lambda a: a[0] if isinstance(a[0], str) else json.dumps(a[0]),
             "int": lambda a: int(a[0]), "bool": _bool, "length": lambda a: len(a[0]),
-            "empty": lambda a: not a[0], "contains": _contains, "replace": lambda a: str(a[0]).replace(a[1], a[2]),
+            "contains": _contains, "replace": lambda a: str(a[0]).replace(a[1], a[2]),
             "split": lambda a: str(a[0]).split(a[1]) if isinstance(a[1], str) else str(a[0]).split(a[1][0]),
             "first": lambda a: a[0][0], "last": lambda a: a[0][-1], "trim": lambda a: str(a[0]).strip(),
             "substring": lambda a: str(a[0])[a[1]: (a[1] + a[2]) if len(a) > 2 else None],
@@ -130,7 +146,8 @@ class Evaluator:
             "greater": lambda a: a[0] > a[1], "less": lambda a: a[0] < a[1],
             "greaterorequals": lambda a: a[0] >= a[1], "lessorequals": lambda a: a[0] <= a[1],
             "min": lambda a: min(a[0] if len(a) == 1 else a), "max": lambda a: max(a[0] if len(a) == 1 else a),
-            "take": lambda a: a[0][: a[1]], "skip": lambda a: a[0][a[1]:], "range": lambda a: list(range(a[0], a[0] + a[1])),
+            "take": lambda a: a[0][: a[1]], "skip": lambda a: a[0][a[1]:],
+            "range": lambda a: list(range(a[0], a[0] + a[1])),
             "add": lambda a: a[0] + a[1], "sub": lambda a: a[0] - a[1], "mul": lambda a: a[0] * a[1],
             "div": lambda a: a[0] // a[1], "mod": lambda a: a[0] % a[1],
             "startswith": lambda a: str(a[0]).lower().startswith(str(a[1]).lower()),
@@ -138,6 +155,15 @@ class Evaluator:
             "resourceid": _resource_id, "subscriptionresourceid": _resource_id,
             "tenantresourceid": _resource_id, "extensionresourceid": lambda a: _resource_id(a[1:]),
             "copyindex": self._copy_index,
+            "join": lambda a: str(a[1]).join(str(x) for x in a[0]),
+            "indexof": _index_of, "lastindexof": _last_index_of,
+            "padleft": lambda a: str(a[0]).rjust(a[1], str(a[2]) if len(a) > 2 else " "),
+            "objectkeys": lambda a: list(a[0]), "items": _items,
+            "intersection": _intersection, "shallowmerge": _shallow_merge,
+            "tryget": _try_get, "empty": _empty,
+            # Lambda functions (what Bicep's `map(xs, x => ...)` compiles to).
+            "map": self._map, "filter": self._filter, "reduce": self._reduce, "sort": self._sort,
+            "toobject": self._to_object, "mapvalues": self._map_values,
         }
 
     # --- public -------------------------------------------------------------------
@@ -150,10 +176,56 @@ class Evaluator:
                 return value[1:]
             return value
         if isinstance(value, dict):
+            loops = value.get("copy")
+            if isinstance(loops, list) and _is_property_copy(loops):
+                return self._expand_property_copy(value, loops)
             return {k: self.resolve(v) for k, v in value.items()}
         if isinstance(value, list):
             return [self.resolve(v) for v in value]
         return value
+
+    @contextmanager
+    def copy_scope(self, loop: str | None, index: int, *, resource_loop: bool = False) -> Iterator[None]:
+        """Evaluate with `copyIndex(loop)` = index. A resource loop also answers
+        `copyIndex()` without a name; property and variable loops must be named."""
+        keys: list[str | None] = [loop.lower() if loop else None]
+        if resource_loop and loop:
+            keys.append(None)
+        saved = {k: self.copy_index[k] for k in keys if k in self.copy_index}
+        for k in keys:
+            self.copy_index[k] = index
+        try:
+            yield
+        finally:
+            for k in keys:
+                if k in saved:
+                    self.copy_index[k] = saved[k]
+                else:
+                    del self.copy_index[k]
+
+    def copy_count(self, raw: Any) -> int | Unresolved:
+        """A copy loop's count, if it is known statically (capped at ARM's limit)."""
+        count = self.resolve(raw)
+        if isinstance(count, bool) or not isinstance(count, int):
+            return count if isinstance(count, Unresolved) else Unresolved(str(raw))
+        return max(0, min(count, MAX_COPY))
+
+    def _expand_property_copy(self, value: dict[str, Any], loops: list[dict[str, Any]]) -> dict[str, Any]:
+        """`"properties": {"copy": [{"name": "dataDisks", "count": 2, "input": {...}}]}`
+        becomes `"dataDisks": [input(0), input(1)]`."""
+        out = {k: self.resolve(v) for k, v in value.items() if k != "copy"}
+        for loop in loops:
+            name = loop["name"]
+            count = self.copy_count(loop.get("count", 0))
+            if isinstance(count, Unresolved):
+                out[name] = count
+                continue
+            items = []
+            for i in range(count):
+                with self.copy_scope(name, i):
+                    items.append(self.resolve(loop["input"]))
+            out[name] = items
+        return out
 
     def evaluate(self, text: str) -> Any:
         try:
@@ -179,6 +251,14 @@ class Evaluator:
         if name == "if":  # lazy: only the chosen branch must be known
             cond = self._eval(args[0], text)
             return self._eval(args[1] if cond else args[2], text)
+        if name == "lambda":  # its body is evaluated per item by map(), filter(), ...
+            return _Lambda(tuple(str(self._eval(a, text)).lower() for a in args[:-1]), args[-1], text)
+        if name == "lambdavariables":
+            key = str(self._eval(args[0], text)).lower()
+            for scope in reversed(self._lambda_scopes):
+                if key in scope:
+                    return scope[key]
+            raise _Unknown(key)
         fn = self._functions.get(name)
         if fn is None:
             raise _Unknown(name)  # reference(), resourceGroup(), uniqueString(), ...
@@ -187,11 +267,65 @@ class Evaluator:
             raise _Unknown(name)
         return fn(values)
 
+    def _call(self, fn: Any, *values: Any) -> Any:
+        if not isinstance(fn, _Lambda):
+            raise _Unknown("lambda")
+        self._lambda_scopes.append(dict(zip(fn.params, values, strict=False)))
+        try:
+            result = self._eval(fn.body, fn.text)
+        finally:
+            self._lambda_scopes.pop()
+        if isinstance(result, Unresolved):
+            raise _Unknown("lambda")
+        return result
+
+    def _map(self, args: list[Any]) -> list[Any]:
+        return [self._call(args[1], item, i) for i, item in enumerate(args[0])]
+
+    def _filter(self, args: list[Any]) -> list[Any]:
+        return [item for i, item in enumerate(args[0]) if self._call(args[1], item, i)]
+
+    def _reduce(self, args: list[Any]) -> Any:
+        value = args[1]
+        for i, item in enumerate(args[0]):
+            value = self._call(args[2], value, item, i)
+        return value
+
+    def _sort(self, args: list[Any]) -> list[Any]:
+        def compare(a: Any, b: Any) -> int:
+            return -1 if self._call(args[1], a, b) else (1 if self._call(args[1], b, a) else 0)
+        return sorted(args[0], key=functools.cmp_to_key(compare))
+
+    def _to_object(self, args: list[Any]) -> dict[str, Any]:
+        return {str(self._call(args[1], item)): self._call(args[2], item) if len(args) > 2 else item
+                for item in args[0]}
+
+    def _map_values(self, args: list[Any]) -> dict[str, Any]:
+        return {k: self._call(args[1], v) for k, v in args[0].items()}
+
     def _parameters(self, args: list[Any]) -> Any:
         value = self.parameter_values.get(str(args[0]).lower(), Unresolved(f"parameters('{args[0]}')"))
         if isinstance(value, Unresolved):
+            if self._placeholders:
+                return f"<{args[0]}>"
             raise _Unknown(args[0])
         return value
+
+    def name_with_placeholders(self, value: Any) -> str | None:
+        """A resource name with each unknown parameter written as `<name>`.
+
+        A parent named `[parameters('account')]` and its child named
+        `[format('{0}/{1}', parameters('account'), 'default')]` become `<account>` and
+        `<account>/default`, so relations between them still hold when the account
+        name is only known at deployment (common in compiled Bicep modules).
+        """
+        saved = (self._placeholders, self._variables)
+        self._placeholders, self._variables = True, {}
+        try:
+            result = self.resolve(value)
+        finally:
+            self._placeholders, self._variables = saved
+        return result if isinstance(result, str) else None
 
     def _variables_fn(self, args: list[Any]) -> Any:
         name = str(args[0]).lower()
@@ -200,13 +334,30 @@ class Evaluator:
                 raise _Unknown(name)
             self._evaluating.add(name)
             try:
-                self._variables[name] = self.resolve(self.variable_sources[name])
+                source = self.variable_sources[name]
+                if isinstance(source, _VariableCopy):
+                    self._variables[name] = self._variable_copy(source.loop)
+                else:
+                    self._variables[name] = self.resolve(source)
             finally:
                 self._evaluating.discard(name)
         value = self._variables[name]
         if isinstance(value, Unresolved):
             raise _Unknown(name)
         return value
+
+    def _variable_copy(self, loop: dict[str, Any]) -> Any:
+        count = self.copy_count(loop.get("count", 0))
+        if isinstance(count, Unresolved):
+            return count
+        items = []
+        for i in range(count):
+            with self.copy_scope(loop["name"], i):
+                item = self.resolve(loop.get("input"))
+            if isinstance(item, Unresolved):
+                return item
+            items.append(item)
+        return items
 
     def _copy_index(self, args: list[Any]) -> Any:
         loop = next((a for a in args if isinstance(a, str)), None)
@@ -219,6 +370,74 @@ class Evaluator:
 
 class _Unknown(Exception):
     pass
+
+
+@dataclass(frozen=True)
+class _Lambda:
+    params: tuple[str, ...]
+    body: Node
+    text: str
+
+
+@dataclass(frozen=True)
+class _VariableCopy:
+    loop: dict[str, Any]
+
+
+def _is_property_copy(loops: Any) -> bool:
+    """A property-level copy is an array of {name, count, input}; a resource-level one
+    is a single object and never reaches `resolve`."""
+    return isinstance(loops, list) and bool(loops) and all(
+        isinstance(loop, dict) and isinstance(loop.get("name"), str) and "input" in loop for loop in loops)
+
+
+def _index_of(args: list[Any]) -> int:
+    container, item = args
+    if isinstance(container, str):
+        return container.lower().find(str(item).lower())
+    return container.index(item) if item in container else -1
+
+
+def _last_index_of(args: list[Any]) -> int:
+    container, item = args
+    if isinstance(container, str):
+        return container.lower().rfind(str(item).lower())
+    matches = [i for i, x in enumerate(container) if x == item]
+    return matches[-1] if matches else -1
+
+
+def _items(args: list[Any]) -> list[dict[str, Any]]:
+    return [{"key": k, "value": v} for k, v in sorted(args[0].items())]
+
+
+def _intersection(args: list[Any]) -> Any:
+    if all(isinstance(a, dict) for a in args):
+        first = args[0]
+        return {k: v for k, v in first.items() if all(k in a and a[k] == v for a in args[1:])}
+    return [x for x in args[0] if all(x in a for a in args[1:])]
+
+
+def _shallow_merge(args: list[Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for item in args[0]:
+        out.update(item)
+    return out
+
+
+def _try_get(args: list[Any]) -> Any:
+    value = args[0]
+    for key in args[1:]:
+        if isinstance(value, dict) and isinstance(key, str):
+            value = next((v for k, v in value.items() if k.lower() == key.lower()), None)
+        elif isinstance(value, list) and isinstance(key, int) and 0 <= key < len(value):
+            value = value[key]
+        else:
+            return None
+    return value
+
+
+def _empty(args: list[Any]) -> bool:
+    return args[0] is None or not args[0]
 
 
 def _access(value: Any, key: Any) -> Any:

@@ -9,7 +9,8 @@ silently, and one bad file never stops the scan.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import posixpath
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,20 +18,26 @@ from typing import Any
 import yaml
 
 from scanner.model import FileRecord, FileStatus, Resource, ScanError
-from scanner.sources import arm, jsonc, kubernetes_yaml
+from scanner.sources import (
+    arm,
+    bicep,
+    helm,
+    jsonc,
+    kubernetes_yaml,
+    kustomize,
+    safe_yaml,
+    terraform_hcl,
+    terraform_plan,
+)
 from scanner.sources.locate import JsonLocator, YamlLocator
+from scanner.sources.options import SourceOptions
 
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 YAML_SUFFIXES = {".yaml", ".yml"}
 JSON_SUFFIXES = {".json"}
-# Recognised, handled by their own sources once available; reported, never dropped.
-LATER_SUFFIXES = {
-    ".bicep": "Bicep is not scanned yet: compile it with `az bicep build` and scan the JSON",
-    ".bicepparam": "Bicep parameters file (used with its template)",
-    ".tf": "Terraform is not scanned yet",
-    ".tfvars": "Terraform variables file (used with its configuration)",
-}
+# Infrastructure-as-code kinds with their own sources (Terraform, Bicep): see scan_iac_file.
+IAC_SUFFIXES = {".tf", ".tfvars", ".bicep", ".bicepparam"}
 SKIP_DIRS = {".git", ".hg", ".svn", ".venv", "venv", "node_modules", "__pycache__", ".terraform",
              ".mypy_cache", ".ruff_cache", ".pytest_cache", ".tox"}
 DEFAULT_MAX_FILE_SIZE = 10 * 1024 * 1024
@@ -51,7 +58,11 @@ def discover(paths: list[Path]) -> Iterator[tuple[Path, bool]]:
         if path.is_dir():
             for root, dirs, files in os.walk(path):
                 dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.startswith("."))
-                for name in sorted(files):
+                # os.walk lists symlinked directories but does not enter them; hand them
+                # on so that they are reported as not followed, not silently dropped.
+                linked = [d for d in dirs if (Path(root) / d).is_symlink()]
+                dirs[:] = [d for d in dirs if d not in linked]
+                for name in sorted([*files, *linked]):
                     yield Path(root) / name, False
         else:
             yield path, True
@@ -59,8 +70,10 @@ def discover(paths: list[Path]) -> Iterator[tuple[Path, bool]]:
 
 def display_path(path: Path, root: Path) -> str:
     """The path as users will click it: relative to the scan root when inside it."""
+    # abspath, not resolve(): a symlink is shown as the link the user sees, and a
+    # symlink loop cannot make the display itself fail.
     try:
-        return path.resolve().relative_to(root.resolve()).as_posix()
+        return Path(os.path.abspath(path)).relative_to(os.path.abspath(root)).as_posix()
     except ValueError:
         return path.as_posix()
 
@@ -84,17 +97,22 @@ def read_text(path: Path, max_size: int) -> tuple[str | None, str | None, bool]:
     try:
         return data.decode("utf-8-sig"), None, False
     except UnicodeDecodeError as exc:
-        return None, f"not valid UTF-8 (byte {exc.start}); save it as UTF-8", False
+        line = data.count(b"\n", 0, exc.start) + 1
+        return None, f"not valid UTF-8 (line {line}, byte {exc.start}); save the file as UTF-8", False
 
 
 def _in_helm_chart(path: Path) -> bool:
     return any((parent / "Chart.yaml").is_file() for parent in path.parents[:4])
 
 
-def scan_file(path: Path, shown: str, named: bool, max_size: int = DEFAULT_MAX_FILE_SIZE) -> FileScan:
+def scan_file(path: Path, shown: str, named: bool, max_size: int = DEFAULT_MAX_FILE_SIZE,
+              sources: SourceOptions | None = None) -> FileScan:
+    if path.is_symlink() and path.is_dir():
+        return FileScan(FileRecord(shown, FileStatus.SKIPPED, "",
+                                   "symbolic link to a directory; not followed (scan its target directly)"))
     suffix = path.suffix.lower()
-    if suffix in LATER_SUFFIXES:
-        return FileScan(FileRecord(shown, FileStatus.SKIPPED, suffix.lstrip("."), LATER_SUFFIXES[suffix]))
+    if suffix in IAC_SUFFIXES:
+        return scan_iac_file(path, shown, max_size, sources)
     if suffix not in YAML_SUFFIXES | JSON_SUFFIXES:
         reason = "not an infrastructure file type (.yaml, .yml, .json, .bicep, .tf)"
         return FileScan(FileRecord(shown, FileStatus.SKIPPED, "", reason))
@@ -105,8 +123,10 @@ def scan_file(path: Path, shown: str, named: bool, max_size: int = DEFAULT_MAX_F
         if not is_skip:
             scan.errors.append(ScanError(problem or "unreadable", file=shown))
         return scan
+    if sources is not None and sources.input_kind in FORCED_FILE_KINDS:
+        return _scan_forced(sources.input_kind, path, text, shown, sources)
     if suffix in JSON_SUFFIXES:
-        return _scan_json(text, shown)
+        return _scan_json(text, shown, path, sources)
     return _scan_yaml(path, text, shown)
 
 
@@ -115,16 +135,16 @@ def _scan_yaml(path: Path, text: str, shown: str) -> FileScan:
         return FileScan(FileRecord(shown, FileStatus.SKIPPED, "helm-template",
                                    "Helm template: scan the chart directory to render it"))
     try:
-        docs = list(yaml.load_all(text, Loader=_Loader))
+        docs = safe_yaml.load_documents(text)
+    except safe_yaml.UnsafeYamlError as exc:
+        message = f"refused YAML: {exc.problem}"
+        return FileScan(FileRecord(shown, FileStatus.ERROR, "yaml", message),
+                        errors=[ScanError(message, file=shown, line=exc.line)])
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = mark.line + 1 if mark is not None else None
         problem = str(getattr(exc, "problem", None) or exc).split("\n")[0]
-        context, context_mark = getattr(exc, "context", None), getattr(exc, "context_mark", None)
-        if context and context_mark is not None and context_mark.line + 1 != line:
-            # Unclosed quotes and brackets fail at the end; say where they started.
-            problem += f" ({context} that starts at line {context_mark.line + 1})"
-        message = f"invalid YAML: {problem}; fix the syntax"
+        message = _yaml_problem(exc, problem, line, text)
         return FileScan(FileRecord(shown, FileStatus.ERROR, "yaml", message),
                         errors=[ScanError(message, file=shown, line=line)])
     except RecursionError:
@@ -138,16 +158,36 @@ def _scan_yaml(path: Path, text: str, shown: str) -> FileScan:
     return FileScan(FileRecord(shown, FileStatus.SCANNED, "kubernetes", resources=len(resources)), resources)
 
 
-def _scan_json(text: str, shown: str) -> FileScan:
+def _yaml_problem(exc: yaml.YAMLError, problem: str, line: int | None, text: str) -> str:
+    """One line a user can act on, for each way YAML goes wrong."""
+    if "could not determine a constructor for the tag" in problem:
+        tag = problem.rsplit("'", 2)[-2] if problem.count("'") >= 2 else "?"
+        return (f"refused YAML: the tag '{tag.replace('tag:yaml.org,2002:', '!!')}' would construct "
+                "a program object; tierscan reads plain data only")
+    if problem.startswith("found duplicate key"):
+        return f"invalid YAML: {problem}; keep one (tools disagree on which one wins)"
+    if problem.startswith("found character that cannot start any token") and line is not None:
+        source = text.splitlines()[line - 1] if line <= len(text.splitlines()) else ""
+        if "\t" in source[: len(source) - len(source.lstrip())]:
+            return "invalid YAML: a tab indents this line; YAML indentation must use spaces"
+    context, context_mark = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+    if context and context_mark is not None and context_mark.line + 1 != line:
+        # Unclosed quotes and brackets fail at the end; say where they started.
+        problem += f" ({context} that starts at line {context_mark.line + 1})"
+    return f"invalid YAML: {problem}; fix the syntax"
+
+
+def _scan_json(text: str, shown: str, path: Path | None = None, sources: SourceOptions | None = None) -> FileScan:
     try:
         doc = jsonc.loads(text)
     except jsonc.JsoncError as exc:
         message = f"invalid JSON: {exc} at column {exc.column}; fix the syntax"
         return FileScan(FileRecord(shown, FileStatus.ERROR, "json", message),
                         errors=[ScanError(message, file=shown, line=exc.line)])
+    if terraform_plan.is_plan(doc):
+        return _scan_terraform_plan(doc, text, shown)
     if arm.is_arm_template(doc):
-        resources, _notes = arm.resources_from_template(doc, shown, JsonLocator(text))
-        return FileScan(FileRecord(shown, FileStatus.SCANNED, "arm", resources=len(resources)), resources)
+        return _scan_arm(doc, text, path, shown, sources)
     if arm.is_arm_parameters(doc):
         return FileScan(FileRecord(shown, FileStatus.SKIPPED, "arm-parameters",
                                    "ARM parameters file (applied with its template)"))
@@ -161,3 +201,328 @@ def _scan_json(text: str, shown: str) -> FileScan:
                                    "Azure REST API example (not a template)"))
     return FileScan(FileRecord(shown, FileStatus.SKIPPED, "json",
                                "JSON that is neither an ARM template nor a Kubernetes object"))
+
+
+# --- ARM templates with their parameter files, and forced input kinds ---------------------
+
+# `--input-kind` values that force how a single file is read.
+FORCED_FILE_KINDS = ("kubernetes", "arm")
+
+
+def _scan_arm(doc: dict[str, Any], text: str, path: Path | None, shown: str,
+              sources: SourceOptions | None) -> FileScan:
+    """An ARM template with its parameters: the files given with `--parameters`, else
+    `<template>.parameters.json` beside it, else the defaults."""
+    files = list(sources.parameter_files) if sources is not None and sources.parameter_files else []
+    if not files and path is not None:
+        beside = arm.parameter_file_for(path)
+        files = [beside] if beside is not None else []
+    supplied: dict[str, Any] = {}
+    errors: list[ScanError] = []
+    for parameter_file in files:
+        values, problem = arm.load_parameter_file(parameter_file)
+        if values is None:
+            errors.append(ScanError(problem or f"cannot use parameter file {parameter_file}", file=shown))
+        else:
+            supplied.update(values)
+    resources, notes = arm.resources_from_template(doc, shown, JsonLocator(text), supplied, source_path=path)
+    used = [f"parameters from {', '.join(f.name if path and f.parent == path.parent else str(f) for f in files)}"]
+    reason = "; ".join((used if files else []) + notes)
+    status = FileStatus.ERROR if errors else FileStatus.SCANNED
+    return FileScan(FileRecord(shown, status, "arm", reason, len(resources)), resources, errors)
+
+
+def _scan_forced(kind: str, path: Path, text: str, shown: str, sources: SourceOptions) -> FileScan:
+    """`--input-kind kubernetes|arm`: read the file as that kind, whatever it looks like."""
+    if kind == "kubernetes" and path.suffix.lower() not in JSON_SUFFIXES:
+        return _scan_yaml(path, text, shown)
+    try:
+        doc = jsonc.loads(text)
+    except jsonc.JsoncError as exc:
+        message = f"invalid JSON: {exc} at column {exc.column}; fix the syntax"
+        return FileScan(FileRecord(shown, FileStatus.ERROR, "json", message),
+                        errors=[ScanError(message, file=shown, line=exc.line)])
+    if kind == "arm" and isinstance(doc, dict):
+        return _scan_arm(doc, text, path, shown, sources)
+    if kind == "kubernetes":
+        resources, _ = kubernetes_yaml.resources_from_documents([doc], shown, JsonLocator(text))
+        if resources:
+            return FileScan(FileRecord(shown, FileStatus.SCANNED, "kubernetes", resources=len(resources)),
+                            resources)
+    message = f"--input-kind {kind}: this file is not {'an ARM template' if kind == 'arm' else 'a Kubernetes object'}"
+    return FileScan(FileRecord(shown, FileStatus.ERROR, kind, message), errors=[ScanError(message, file=shown)])
+
+
+# --- scan units: Helm charts and Kustomize directories -----------------------------------
+# A chart or kustomization directory is scanned as one unit: rendered or built by the
+# real tool. Its own files are not scanned one by one (a template is not a manifest,
+# a base is not what is deployed); each is listed as part of the unit instead.
+
+
+@dataclass
+class ScanUnit:
+    kind: str  # "helm", "kustomize", or "arm" (a template and the templates it links)
+    directory: Path  # for "arm": the linking template
+    members: list[Path] = field(default_factory=list)  # resolved paths of the files it reads
+    engine_missing: bool = False  # Kustomize unavailable: its files are scanned raw instead
+    component: bool = False  # a Kustomize Component no kustomization here uses: scanned raw
+    top: Path | None = None  # the path given on the command line it was found under
+
+
+def find_units(paths: list[Path], sources: SourceOptions | None = None) -> list[ScanUnit]:
+    """Chart and kustomization directories under `paths`, recognised by their
+    `Chart.yaml` / `kustomization.yaml` (content and name, wherever they sit).
+
+    A kustomization that another one found here builds on (a base) is part of that
+    build, not a unit of its own, unless it was named on the command line.
+    `--input-kind helm|kustomize` makes each named directory a unit of that kind;
+    any other forced kind scans raw files only.
+    """
+    kind = sources.input_kind if sources is not None else "auto"
+    if kind not in ("auto", "helm", "kustomize"):
+        return []
+    named = [p for p in paths if p.is_dir()]
+    charts: list[Path] = []
+    kustomizations: list[Path] = []
+    if kind == "helm":
+        charts = [p.resolve() for p in named]
+    elif kind == "kustomize":
+        kustomizations = [p.resolve() for p in named]
+    else:
+        for top in named:
+            for root, dirs, _files in os.walk(top):
+                here = Path(root)
+                if helm.is_chart_dir(here):
+                    charts.append(here.resolve())
+                    dirs[:] = []  # subcharts are rendered with their parent
+                    continue
+                if kustomize.kustomization_file(here) is not None:
+                    kustomizations.append(here.resolve())
+                dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.startswith("."))
+    explicit = {p.resolve() for p in named}
+    bases = {base for k in kustomizations for base in kustomize.closure(k)[1:]}
+    units = [ScanUnit("helm", chart, _files_under(chart, stop=set())) for chart in charts]
+    engine = kustomize.available_engine()
+    unit_dirs = set(charts) | set(kustomizations)
+    for directory in kustomizations:
+        if directory in bases and directory not in explicit:
+            continue
+        if kustomize.is_component(directory):
+            # Components cannot be built alone; only the kustomizations that list them can.
+            units.append(ScanUnit("kustomize", directory, [], component=True))
+            continue
+        if engine is None:
+            # Patches are fragments, not manifests: read raw they would look like
+            # half-empty objects; they are listed instead.
+            units.append(ScanUnit("kustomize", directory, kustomize.patch_files(directory), engine_missing=True))
+            continue
+        members: list[Path] = []
+        for part in kustomize.closure(directory):
+            members.extend(_files_under(part, stop=(unit_dirs | set(charts)) - {part}))
+        units.append(ScanUnit("kustomize", directory, sorted(set(members))))
+    units += _linked_arm_templates(named)
+    for unit in units:  # remembered so that reports show paths the way the user gave them
+        unit.top = next((p for p in named if unit.directory.is_relative_to(p.resolve())), None)
+    return units
+
+
+def _linked_arm_templates(directories: list[Path]) -> list[ScanUnit]:
+    """ARM templates that another template in the scan deploys through
+    `templateLink.relativePath`: they are expanded there, with the parameters it
+    passes, so they are not scanned again on their own (with unknown parameters)."""
+    units: list[ScanUnit] = []
+    for top in directories:
+        for root, dirs, files in os.walk(top):
+            dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.startswith("."))
+            for name in sorted(files):
+                if not name.lower().endswith(".json"):
+                    continue
+                path = Path(root) / name
+                try:
+                    if path.stat().st_size > DEFAULT_MAX_FILE_SIZE:
+                        continue
+                    text = path.read_text(encoding="utf-8-sig")
+                    if '"relativePath"' not in text:
+                        continue
+                    doc = jsonc.loads(text)
+                except (OSError, UnicodeDecodeError, jsonc.JsoncError):
+                    continue  # the file's own scan reports it
+                if not arm.is_arm_template(doc):
+                    continue
+                linked = sorted({(path.parent / rel).resolve() for rel in arm.linked_relative_paths(doc)
+                                 if (path.parent / rel).is_file()})
+                if linked:
+                    units.append(ScanUnit("arm", path.resolve(), linked))
+    return units
+
+
+def _files_under(directory: Path, stop: set[Path]) -> list[Path]:
+    out: list[Path] = []
+    for root, dirs, files in os.walk(directory):
+        here = Path(root)
+        dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.startswith(".")
+                         and (here / d).resolve() not in stop)
+        out.extend((here / name).resolve() for name in sorted(files))
+    return out
+
+
+def scan_units(units: list[ScanUnit], root: Path, sources: SourceOptions | None = None) -> list[FileScan]:
+    """Render or build each unit. The unit's directory gets a record (scanned, or an
+    error naming it); each member file gets one saying which unit it is part of."""
+    sources = sources or SourceOptions()
+    out: list[FileScan] = []
+    members: dict[str, FileRecord] = {}
+
+    tops = sorted({u.top for u in units if u.top is not None}, key=lambda p: -len(p.resolve().parts))
+
+    def show(path: Path) -> str:
+        # Unit paths are resolved; give them back in the form of the path the user named.
+        for top in tops:
+            if path.is_relative_to(top.resolve()):
+                return display_path(top / path.relative_to(top.resolve()), root)
+        return display_path(path, root)
+
+    for unit in units:
+        shown_dir = show(unit.directory)
+        if unit.kind == "arm":
+            for member in unit.members:
+                part = f"linked template: scanned through {shown_dir}, with the parameters it passes"
+                if show(member) in members:
+                    members[show(member)].reason += f"; {part}"
+                else:
+                    members[show(member)] = FileRecord(show(member), FileStatus.SCANNED, "arm", part)
+                    out.append(FileScan(members[show(member)]))
+            continue
+        if unit.component:
+            out.append(FileScan(FileRecord(
+                shown_dir, FileStatus.SKIPPED, "kustomize",
+                "Kustomize component: built only by the kustomizations that list it under `components` "
+                "(none in this scan); its files are scanned as plain manifests")))
+            continue
+        if unit.kind == "helm":
+            chart = helm.scan_chart(unit.directory, shown_dir, sources)
+            counts = {t: sum(1 for r in chart.resources if r.origin.file == t) for t in chart.templates}
+            done = not chart.errors
+            detail = (f"Helm chart rendered with {chart.engine} (release {sources.helm_release}"
+                      f"{', namespace ' + sources.helm_namespace if sources.helm_namespace else ''})")
+            resources, errors, label = chart.resources, chart.errors, f"Helm chart {shown_dir}"
+        elif unit.engine_missing:
+            out.append(FileScan(FileRecord(
+                shown_dir, FileStatus.SKIPPED, "kustomize",
+                "Kustomize is not installed (neither kustomize nor kubectl): its files are scanned raw, "
+                "without bases, patches or overlays applied")))
+            for member in unit.members:
+                if show(member) not in members:
+                    members[show(member)] = FileRecord(show(member), FileStatus.SKIPPED, "kustomize",
+                                                       "Kustomize patch: applied only when the overlay is built")
+                    out.append(FileScan(members[show(member)]))
+            continue
+        else:
+            built = kustomize.build(unit.directory, shown_dir, show)
+            counts, done = built.origins, not built.errors
+            detail = f"Kustomize build with {built.engine}"
+            resources, errors, label = built.resources, built.errors, f"Kustomize build {shown_dir}"
+        status = FileStatus.SCANNED if done else FileStatus.ERROR
+        reason = detail if done else errors[0].message
+        out.append(FileScan(FileRecord(shown_dir, status, unit.kind, reason, len(resources)), resources, errors))
+        for member in unit.members:
+            shown = show(member)
+            part = f"part of {label}" + ("" if done else ", which failed (see errors)")
+            record = members.get(shown)
+            if record is None:
+                record = members[shown] = FileRecord(shown, FileStatus.SCANNED if done else FileStatus.SKIPPED,
+                                                     unit.kind, part)
+                out.append(FileScan(record))
+            elif part not in record.reason:
+                record.reason += f"; {part}"
+            record.resources += counts.get(shown, 0)
+    return out
+
+
+# --- Terraform and Bicep ---------------------------------------------------------------
+# A Terraform directory is one module: every .tf file is read with its siblings (for
+# variables, locals and references), and each file reports the resources it declares.
+# Bicep files expand their local modules; a file used as a module is scanned through
+# the file that uses it, with the parameters that file passes.
+
+def _shown_from(path: Path, shown: str) -> Callable[[Path], str]:
+    """Display paths for files next to (or near) `path`, in the same style as `shown`."""
+    base = posixpath.dirname(shown)
+
+    def show(other: Path) -> str:
+        try:
+            relative = Path(os.path.relpath(other, path.parent)).as_posix()
+        except ValueError:
+            return other.as_posix()
+        return posixpath.normpath(posixpath.join(base, relative))
+    return show
+
+
+def scan_iac_file(path: Path, shown: str, max_size: int = DEFAULT_MAX_FILE_SIZE,
+                  sources: SourceOptions | None = None) -> FileScan:
+    suffix = path.suffix.lower()
+    if suffix == ".tfvars":
+        return FileScan(FileRecord(shown, FileStatus.SKIPPED, "terraform-variables",
+                                   "Terraform variables file (applied with the configuration in its directory)"))
+    if suffix == ".bicepparam":
+        return FileScan(FileRecord(shown, FileStatus.SKIPPED, "bicep-parameters",
+                                   "Bicep parameters file (applied to the template its `using` names)"))
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        message = f"cannot read: {exc.strerror or exc}"
+        return FileScan(FileRecord(shown, FileStatus.ERROR, suffix.lstrip("."), message),
+                        errors=[ScanError(message, file=shown)])
+    if size > max_size:
+        return FileScan(FileRecord(shown, FileStatus.SKIPPED, suffix.lstrip("."),
+                                   f"larger than --max-file-size ({size} > {max_size} bytes); not scanned"))
+    if suffix == ".tf":
+        # `var_files` (`--var-file`) is read when SourceOptions carries it.
+        var_files = list(getattr(sources, "var_files", None) or [])
+        return _scan_terraform(path, shown, var_files)
+    parameter_files = sources.parameter_files if sources is not None else []
+    return _scan_bicep(path, shown, parameter_files[0] if parameter_files else None)
+
+
+def _scan_terraform(path: Path, shown: str, var_files: list[Path]) -> FileScan:
+    result = terraform_hcl.scan_tf_file(path, _shown_from(path, shown), var_files)
+    errors = [ScanError(message, file=file, line=line) for file, message, line in result.module_errors]
+    if result.error is not None:
+        message, line = result.error
+        return FileScan(FileRecord(shown, FileStatus.ERROR, "terraform", message),
+                        errors=[*errors, ScanError(message, file=shown, line=line)])
+    reason = "; ".join(_unmapped_reason(result.unmapped) + result.notes)
+    if not reason and not result.resources:
+        reason = "declares no resources (variables, outputs or providers, used by the module's other files)"
+    return FileScan(FileRecord(shown, FileStatus.SCANNED, "terraform", reason, len(result.resources)),
+                    result.resources, errors)
+
+
+def _unmapped_reason(unmapped: list[str]) -> list[str]:
+    if not unmapped:
+        return []
+    return [f"not checked, no mapping to a policy shape: {', '.join(unmapped)}"]
+
+
+def _scan_terraform_plan(doc: dict[str, Any], text: str, shown: str) -> FileScan:
+    resources, unmapped = terraform_plan.resources_from_plan(doc, shown, text)
+    reason = "; ".join(_unmapped_reason(unmapped))
+    return FileScan(FileRecord(shown, FileStatus.SCANNED, "terraform-plan", reason, len(resources)), resources)
+
+
+def _scan_bicep(path: Path, shown: str, parameters_file: Path | None) -> FileScan:
+    show = _shown_from(path, shown)
+    users = bicep.module_users(path)
+    try:
+        if users and parameters_file is None:
+            bicep.check_syntax(path)
+            names = ", ".join(dict.fromkeys(show(u) for u in users))
+            return FileScan(FileRecord(shown, FileStatus.SCANNED, "bicep-module",
+                                       f"local module of {names}: scanned through it, with the parameters it passes"))
+        result = bicep.scan_bicep_file(path, shown, show, parameters_file)
+    except bicep.BicepError as exc:
+        return FileScan(FileRecord(shown, FileStatus.ERROR, "bicep", str(exc)),
+                        errors=[ScanError(str(exc), file=shown, line=exc.line)])
+    mine = [r for r in result.resources if r.origin.file == shown]
+    return FileScan(FileRecord(shown, FileStatus.SCANNED, "bicep", "; ".join(result.notes), len(mine)),
+                    result.resources)

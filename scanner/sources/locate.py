@@ -24,7 +24,19 @@ def _position(mark: Any) -> Position:
     return Position(mark.line + 1, mark.column + 1) if mark is not None else Position(1, 1)
 
 
-class YamlLocator(Locator):
+class _TextLines:
+    """Line access shared by the locators (split once, on first use)."""
+
+    _text: str
+    _lines: list[str] | None = None
+
+    def line_text(self, line: int) -> str:
+        if self._lines is None:
+            self._lines = self._text.splitlines()
+        return self._lines[line - 1] if 1 <= line <= len(self._lines) else ""
+
+
+class YamlLocator(_TextLines, Locator):
     """Positions from libyaml's event stream.
 
     Events carry marks and cost a fraction of composing nodes (no tag resolution, no
@@ -122,7 +134,7 @@ class _PosNode:
         self.children: dict[str | int, _PosNode] | None = None
 
 
-class JsonLocator(Locator):
+class JsonLocator(_TextLines, Locator):
     """Positions for JSON, including ARM's `//` and `/* */` comments."""
 
     def __init__(self, text: str) -> None:

@@ -98,8 +98,8 @@ def test_sarif_fingerprints_stable_when_lines_move(tmp_path: Path) -> None:
     first = json.loads(tierscan("scan", "app.yaml", "--format", "sarif", cwd=tmp_path).stdout)
     (tmp_path / "app.yaml").write_text("# a comment\n# and another\n\n" + source)
     second = json.loads(tierscan("scan", "app.yaml", "--format", "sarif", cwd=tmp_path).stdout)
-    [r1] = first["runs"][0]["results"]
-    [r2] = second["runs"][0]["results"]
+    [r1] = [r for r in first["runs"][0]["results"] if r["ruleId"] == "HA-K8S-001"]
+    [r2] = [r for r in second["runs"][0]["results"] if r["ruleId"] == "HA-K8S-001"]
     assert r2["locations"][0]["physicalLocation"]["region"]["startLine"] == \
         r1["locations"][0]["physicalLocation"]["region"]["startLine"] + 3
     assert r1["partialFingerprints"] == r2["partialFingerprints"]
