@@ -15,7 +15,7 @@ from typing import Any, NoReturn
 import click
 
 from scanner import __version__
-from scanner.sources.live_cli import live_options, live_request, progress_for_terminal
+from scanner.sources.live_cli import LIVE_HELP_EXAMPLES, live_options, live_request, progress_for_terminal
 from scanner.sources.options import INPUT_KINDS
 
 SEVERITIES = ["critical", "high", "medium", "low", "info"]
@@ -58,7 +58,7 @@ def main() -> None:
     """
 
 
-@main.command(help=SCAN_HELP)
+@main.command(help=SCAN_HELP + LIVE_HELP_EXAMPLES)
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif", "junit", "markdown", "github"]),
               default="text", show_default=True,
@@ -134,7 +134,10 @@ def scan(paths: tuple[Path, ...], fmt: str, output: Path | None, fail_on: str | 
     )
     loaded_policies, load_errors = load_all_policies(options)
     policies, config_errors = apply_to_policies(loaded_policies, config)
-    live_scan = live_request(live, paths)
+    # live_request imports the live sources; a file scan (no live option set beyond the
+    # two tuning options, which have defaults and alone ask for nothing) skips it.
+    asked = any(value for key, value in live.items() if key not in ("live_max_concurrency", "live_timeout"))
+    live_scan = live_request(live, paths) if asked else None
     if live_scan is not None:
         from scanner.scan import scan_live
 
@@ -150,10 +153,14 @@ def scan(paths: tuple[Path, ...], fmt: str, output: Path | None, fail_on: str | 
         count = write(result, write_baseline)
         click.echo(f"tierscan: wrote {count} findings to baseline {write_baseline}", err=True)
     _apply_baseline(result, baseline or (config.baseline if write_baseline is None else None))
-    text = _render(fmt, result, policies, category, output)
+    from scanner.scan import no_cycle_collection
+
+    with no_cycle_collection():  # rendering builds many objects and no cycles; see scan.py
+        text = _render(fmt, result, policies, category, output)
     _emit(text, output)
     for extra_format, extra_file in extras:
-        rendered = _render(extra_format, result, policies, category, extra_file)
+        with no_cycle_collection():
+            rendered = _render(extra_format, result, policies, category, extra_file)
         with extra_file.open("a" if extra_format == "markdown" else "w", encoding="utf-8") as handle:
             handle.write(rendered)
     if fmt != "text" or output is not None:
@@ -327,28 +334,74 @@ def policies_show(policy_id: str) -> None:
 @click.option("--default-environment", type=click.Choice(["production", "staging", "test", "development"]),
               default=None, help="Environment for resources that declare none.  [default: config, or production]")
 @click.option("--category", default="tierscan-recovery", show_default=True, help="SARIF automationDetails category.")
+@live_options
 def recovery_command(paths: tuple[Path, ...], fmt: str, output: Path | None, history: Path | None,
                      config_path: Path | None, fail_on: str | None, default_tier: str | None,
-                     default_environment: str | None, category: str) -> None:
+                     default_environment: str | None, category: str, **live: Any) -> None:
     """Can this platform meet the RPO and RTO of its tiers, and where not, why not?
 
     Groups workloads and the data stores they use into services, estimates the
     recovery point and time each can achieve for pod/node, zone and region loss
     (figures cited in policies/recovery-model.yaml), and reports every gap with its
-    chain of evidence. Reads files only for now; live inputs (--azure, --kubernetes,
-    --snapshot) are not supported by this command yet.
+    chain of evidence. Reads PATHS (default: the current directory), or live state
+    with the same options as `tierscan scan` (--azure, --kubernetes), or a snapshot
+    saved by a live scan (--snapshot FILE).
 
     \b
     Examples:
       tierscan recovery examples/odoo-on-aks
       tierscan recovery infra/ k8s/ --format html --output posture.html --history reports/
       tierscan recovery . --format json --output reports/$(date +%F).json
+      tierscan recovery --azure --subscription 0000-... --kube-context prod-weu --format html -o posture.html
+      tierscan recovery --snapshot night.json      # the assessment of a saved live scan
     """
     from scanner.recovery.command import RecoveryRequest
     from scanner.recovery.command import main as run_recovery
 
-    sys.exit(run_recovery(RecoveryRequest(list(paths), fmt, output, history, config_path, default_tier,
-                                          default_environment, fail_on, category)))
+    # As in `scan`: the two tuning options have defaults and alone ask for no live scan.
+    asked = any(value for key, value in live.items() if key not in ("live_max_concurrency", "live_timeout"))
+    live_scan = live_request(live, paths) if asked else None
+    progress = progress_for_terminal() if live_scan is not None else None
+    code = run_recovery(RecoveryRequest(list(paths), fmt, output, history, config_path, default_tier,
+                                        default_environment, fail_on, category, live_scan, progress))
+    if progress is not None:
+        progress.close()
+    sys.exit(code)
+
+
+@main.command("merge")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["json", "sarif"]), default=None,
+              help="Format of the inputs and the output (merge does not convert).  [default: the inputs']")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write the report to FILE.")
+def merge_command(files: tuple[Path, ...], fmt: str | None, output: Path | None) -> None:
+    """Combine the JSON reports or SARIF logs of `--shard I/N` runs into one report.
+
+    JSON: findings, files and errors in one sorted list each (errors every shard
+    reports, such as a broken policy, once); the summary's outcome counts are summed
+    from the shards' summaries, so passes count even when not listed; a baseline entry
+    is resolved only if every shard resolved it. SARIF: one run with the union of the
+    rules, every result and every notification; the shards' --category must agree.
+    Paths split so that no relation crosses the split merge into the report of
+    one scan of all the paths.
+
+    \b
+    Examples:
+      tierscan merge shard-*.json --output nightly.json
+      tierscan merge shard-*.sarif --format sarif -o nightly.sarif
+
+    \b
+    Exit codes:
+      0  merged
+      2  an input is not a tierscan report, formats are mixed, or shards disagree
+    """
+    from scanner.merge import MergeError, merge_files
+
+    try:
+        text = merge_files(list(files), fmt)
+    except MergeError as exc:
+        _fail_usage(str(exc))
+    _emit(text, output)
 
 
 @main.command("docs")

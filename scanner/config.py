@@ -232,4 +232,14 @@ suppressions: []
 
 # Report only findings that are not in this file (write it with --write-baseline).
 # baseline: .tierscan-baseline.json
+
+# `tierscan recovery`: services whose links cannot be inferred from the configuration,
+# as resource identity globs, and figures measured in your own recovery drills.
+# services:
+#   - name: odoo-production
+#     tier: critical
+#     workloads: [Deployment/erp-prod/odoo-*]
+#     depends_on: [Microsoft.DBforPostgreSQL/flexibleServers/pg-erp-prod]
+# recovery:
+#   figures: {}          # see policies/recovery-model.yaml for the names
 """

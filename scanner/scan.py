@@ -5,7 +5,9 @@ This is the only module that wires the stages together; the CLI and the tests ca
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import gc
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,7 +17,16 @@ from scanner.engine.loader import builtin_policy_dir, load_policies
 from scanner.engine.policy import Policy
 from scanner.engine.tiers import TierSettings, resolve_tiers
 from scanner.model import FileRecord, FileStatus, Outcome, Resource, ScanError, ScanResult, Severity
-from scanner.sources.files import DEFAULT_MAX_FILE_SIZE, discover, display_path, find_units, scan_file, scan_units
+from scanner.parallel import in_two_processes
+from scanner.sources.files import (
+    DEFAULT_MAX_FILE_SIZE,
+    FileScan,
+    discover,
+    display_path,
+    find_units,
+    scan_file,
+    scan_units,
+)
 from scanner.sources.options import SourceOptions
 
 if TYPE_CHECKING:  # the live sources load only when a live scan runs
@@ -33,6 +44,8 @@ class ScanOptions:
     root: Path | None = None  # paths in reports are relative to this (default: cwd)
     exclude: Callable[[str], bool] | None = None  # config `exclude` globs, on the shown path
     sources: SourceOptions = field(default_factory=SourceOptions)  # input kind, parameters, Helm values
+    # Plans of at least this many files are read in two processes (see _read_files).
+    parallel_min_files: int = 64
 
 
 def load_all_policies(options: ScanOptions) -> tuple[list[Policy], list[ScanError]]:
@@ -40,8 +53,36 @@ def load_all_policies(options: ScanOptions) -> tuple[list[Policy], list[ScanErro
     return load_policies(dirs)
 
 
+@contextmanager
+def no_cycle_collection() -> Iterator[None]:
+    """Pause the cyclic garbage collector for the duration of a scan.
+
+    A scan builds millions of small dicts and lists (parsed bodies, subjects, findings)
+    that all stay alive until the report is written, and creates almost no reference
+    cycles. CPython's collector is triggered by allocation counts, so it would walk the
+    ever-growing live heap again and again: measured at ~20 % of a 1000-app scan, and
+    growing with the corpus. Reference counting still frees everything acyclic at once.
+    Afterwards the survivors (the result, about to be reported) are frozen, i.e. moved
+    out of the collector's sight, so rendering the report does not walk them again.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if was_enabled:
+            gc.enable()
+
+
 def scan_paths(paths: list[Path], options: ScanOptions,
                loaded: tuple[list[Policy], list[ScanError]] | None = None) -> ScanResult:
+    with no_cycle_collection():
+        return _scan_paths(paths, options, loaded)
+
+
+def _scan_paths(paths: list[Path], options: ScanOptions,
+                loaded: tuple[list[Policy], list[ScanError]] | None = None) -> ScanResult:
     result = ScanResult()
     policies, policy_errors = loaded if loaded is not None else load_all_policies(options)
     result.errors.extend(policy_errors)
@@ -57,23 +98,46 @@ def scan_paths(paths: list[Path], options: ScanOptions,
     # are listed as part of the unit, not scanned one by one.
     units = find_units(existing, options.sources)
     claimed = {member for unit in units for member in unit.members}
+    # Either an excluded file's record, or a file to read: (path, shown path, named).
+    plan: list[FileRecord | tuple[Path, str, bool]] = []
     for path, named in discover(existing):
         if claimed and path.resolve() in claimed:
             continue
         shown = display_path(path, root)
         if options.exclude is not None and options.exclude(shown):
-            result.files.append(FileRecord(shown, FileStatus.SKIPPED, "", "excluded by the config's `exclude`"))
+            plan.append(FileRecord(shown, FileStatus.SKIPPED, "", "excluded by the config's `exclude`"))
             continue
-        scanned = scan_file(path, shown, named, options.max_file_size, sources=options.sources)
-        result.files.append(scanned.record)
-        result.errors.extend(scanned.errors)
-        resources.extend(scanned.resources)
+        plan.append((path, shown, named))
+    for step in _read_files(plan, options):
+        if isinstance(step, FileRecord):
+            result.files.append(step)
+            continue
+        result.files.append(step.record)
+        result.errors.extend(step.errors)
+        resources.extend(step.resources)
     for scanned in scan_units(units, root, options.sources):
         result.files.append(scanned.record)
         result.errors.extend(scanned.errors)
         resources.extend(scanned.resources)
     evaluate_resources(resources, policies, options, result)
     return result
+
+
+def _read_files(plan: list[FileRecord | tuple[Path, str, bool]],
+                options: ScanOptions) -> list[FileRecord | FileScan]:
+    """Read every planned file, in plan order. Each file is read on its own, so a large
+    plan is cut in two and the second half read in a forked child (scanner.parallel);
+    the result is the same list either way."""
+    def read(part: list[FileRecord | tuple[Path, str, bool]]) -> list[FileRecord | FileScan]:
+        return [step if isinstance(step, FileRecord) else
+                scan_file(step[0], step[1], step[2], options.max_file_size, sources=options.sources)
+                for step in part]
+
+    if len(plan) < max(2, options.parallel_min_files):
+        return read(plan)
+    half = len(plan) // 2
+    first, second = in_two_processes(lambda: read(plan[:half]), lambda: read(plan[half:]))
+    return first + second
 
 
 def evaluate_resources(resources: list[Resource], policies: list[Policy], options: ScanOptions,

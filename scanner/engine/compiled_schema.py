@@ -18,6 +18,8 @@ from typing import Any
 
 Check = Callable[[Any], bool]
 
+# Keywords checked together with their partner keyword (if, contains), never alone.
+_PARTNERS = {"then", "else", "minContains", "maxContains"}
 # Keywords that only annotate; they never affect validity.
 _ANNOTATIONS = {"$schema", "$id", "$comment", "title", "description", "default", "examples",
                 "format", "deprecated", "readOnly", "writeOnly", "$anchor"}
@@ -45,6 +47,39 @@ def _is_type(value: Any, name: str) -> bool:
     if name == "number":
         return isinstance(value, (int, float))
     raise Unsupported(f"type {name!r}")
+
+
+def _object(v: Any) -> bool:
+    return isinstance(v, dict)
+
+
+def _array(v: Any) -> bool:
+    return isinstance(v, list)
+
+
+def _string(v: Any) -> bool:
+    return isinstance(v, str)
+
+
+def _boolean(v: Any) -> bool:
+    return isinstance(v, bool)
+
+
+def _null(v: Any) -> bool:
+    return v is None
+
+
+def _integer(v: Any) -> bool:
+    return not isinstance(v, bool) and (isinstance(v, int) or (isinstance(v, float) and v.is_integer()))
+
+
+def _number_type(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+# One check per JSON type name, equal to _is_type(v, name) (a `type` with one name).
+_TYPE_CHECKS: dict[str, Check] = {"object": _object, "array": _array, "string": _string, "boolean": _boolean,
+                                  "null": _null, "integer": _integer, "number": _number_type}
 
 
 def json_equal(a: Any, b: Any) -> bool:
@@ -80,7 +115,19 @@ def compile_schema(schema: Any) -> Check:
         return lambda _v: True
     if len(checks) == 1:
         return checks[0]
-    return lambda v: all(check(v) for check in checks)
+    if len(checks) == 2:
+        first, second = checks
+        return lambda v: first(v) and second(v)
+
+    # Plain loops rather than all(<generator>): these run millions of times per scan,
+    # and a generator costs a frame per call.
+    def every(v: Any) -> bool:
+        for check in checks:  # noqa: SIM110 - see above
+            if not check(v):
+                return False
+        return True
+
+    return every
 
 
 _NUMERIC = {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"}
@@ -134,12 +181,25 @@ def _compile_keyword(keyword: str, arg: Any, schema: dict[str, Any]) -> Check:
         names = [arg] if isinstance(arg, str) else list(arg)
         for name in names:
             _is_type(None, name)  # validates the name
+        if len(names) == 1:
+            return _TYPE_CHECKS[names[0]]
         return lambda v: any(_is_type(v, n) for n in names)
     if keyword == "properties":
         compiled = [(name, compile_schema(sub)) for name, sub in arg.items()]
-        return lambda v: not isinstance(v, dict) or all(c(v[n]) for n, c in compiled if n in v)
+
+        def properties(v: Any) -> bool:
+            if isinstance(v, dict):
+                for n, c in compiled:
+                    if n in v and not c(v[n]):
+                        return False
+            return True
+
+        return properties
     if keyword == "required":
         names = list(arg)
+        if len(names) == 1:
+            only = names[0]
+            return lambda v: not isinstance(v, dict) or only in v
         return lambda v: not isinstance(v, dict) or all(n in v for n in names)
     if keyword == "additionalProperties":
         known = set(schema.get("properties", {}))
@@ -161,7 +221,15 @@ def _compile_keyword(keyword: str, arg: Any, schema: dict[str, Any]) -> Check:
     if keyword == "items":
         sub = compile_schema(arg)
         skip = len(schema.get("prefixItems", []))
-        return lambda v: not isinstance(v, list) or all(sub(x) for x in v[skip:])
+
+        def items(v: Any) -> bool:
+            if isinstance(v, list):
+                for x in (v[skip:] if skip else v):
+                    if not sub(x):
+                        return False
+            return True
+
+        return items
     if keyword == "prefixItems":
         prefix = [compile_schema(sub) for sub in arg]
         return lambda v: not isinstance(v, list) or all(c(x) for c, x in zip(prefix, v, strict=False))
@@ -185,8 +253,14 @@ def _compile_keyword(keyword: str, arg: Any, schema: dict[str, Any]) -> Check:
             not json_equal(v[i], v[j]) for i in range(len(v)) for j in range(i + 1, len(v)))
     if keyword == "enum":
         options = list(arg)
+        if options and all(type(o) is str for o in options):
+            # json_equal with a string is "also exactly a str, and equal": a set lookup.
+            strings = frozenset(options)
+            return lambda v: type(v) is str and v in strings
         return lambda v: any(json_equal(v, o) for o in options)
     if keyword == "const":
+        if type(arg) is str:
+            return lambda v: type(v) is str and v == arg
         return lambda v: json_equal(v, arg)
     if keyword == "minimum":
         return lambda v: not _number(v) or v >= arg
@@ -250,6 +324,7 @@ class Checks:
     def __init__(self) -> None:
         self._whole: dict[int, tuple[Any, Check]] = {}
         self._keyword: dict[tuple[int, str], tuple[Any, Check]] = {}
+        self._keywords: dict[int, tuple[Any, list[tuple[str, Any, Check]]]] = {}
 
     def whole(self, schema: Any) -> Check:
         found = self._whole.get(id(schema))
@@ -266,6 +341,16 @@ class Checks:
             self._keyword[key] = found
         return found[1]
 
+    def keywords(self, schema: dict[str, Any]) -> list[tuple[str, Any, Check]]:
+        """(keyword, argument, check) for each keyword of `schema` that can fail, in
+        schema order: one lookup per schema visited instead of one per keyword."""
+        found = self._keywords.get(id(schema))
+        if found is None:
+            found = (schema, [(keyword, arg, self.keyword(schema, keyword)) for keyword, arg in schema.items()
+                              if keyword not in _ANNOTATIONS and keyword not in _PARTNERS])
+            self._keywords[id(schema)] = found
+        return found[1]
+
 
 def explain(schema: Any, instance: Any, path: JsonPath = (), checks: Checks | None = None) -> Explanation | None:
     """The most specific reason `instance` is invalid: the deepest failing location.
@@ -280,18 +365,12 @@ def explain(schema: Any, instance: Any, path: JsonPath = (), checks: Checks | No
         return None
     checks = checks or Checks()
     best: Explanation | None = None
-
-    def consider(candidate: Explanation | None) -> None:
-        nonlocal best
-        if candidate is not None and (best is None or len(candidate.path) > len(best.path)):
+    for keyword, arg, check in checks.keywords(schema):
+        if check(instance):
+            continue
+        candidate = _explain_keyword(keyword, arg, schema, instance, path, checks)
+        if best is None or len(candidate.path) > len(best.path):
             best = candidate
-
-    for keyword, arg in schema.items():
-        if keyword in _ANNOTATIONS or keyword in ("then", "else", "minContains", "maxContains"):
-            continue
-        if checks.keyword(schema, keyword)(instance):
-            continue
-        consider(_explain_keyword(keyword, arg, schema, instance, path, checks))
     return best
 
 

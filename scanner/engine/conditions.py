@@ -48,10 +48,15 @@ def compile_condition(schema: dict[str, Any]) -> Condition:
 
 def check_schema(schema: Any) -> str | None:
     """Return why `schema` is not a valid condition, or None."""
+    return try_condition(schema)[1]
+
+
+def try_condition(schema: Any) -> tuple[Condition | None, str | None]:
+    """(the compiled condition, None), or (None, why `schema` is not a valid condition).
+    The loader keeps the condition it checked, so each schema is compiled once."""
     try:
-        compile_schema(schema)
+        return Condition(schema), None
     except Unsupported as exc:
-        return f"{exc} is not supported in conditions"
+        return None, f"{exc} is not supported in conditions"
     except (TypeError, ValueError, re.error, AttributeError, KeyError) as exc:
-        return f"malformed schema: {exc}"
-    return None
+        return None, f"malformed schema: {exc}"

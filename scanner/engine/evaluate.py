@@ -8,6 +8,9 @@ that can apply to it. For each (policy, subject) the outcome is:
 - pass / fail: the subject is valid / invalid against `assert`;
 - suppressed: it failed, and the resource carries a live suppression for the policy;
 - error: evaluating it raised (reported, never swallowed).
+
+Large scans are evaluated in two processes (see `Engine._evaluate_forked`); the result
+is byte for byte the one a single process gives.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from scanner.model import (
     Finding,
     JsonPath,
     Location,
+    Locator,
     Outcome,
     Platform,
     Resource,
@@ -38,6 +42,7 @@ from scanner.model import (
     Severity,
     value_at,
 )
+from scanner.parallel import can_fork, in_two_processes
 
 
 @dataclass
@@ -46,6 +51,8 @@ class EvaluationOptions:
     today: dt.date = field(default_factory=dt.date.today)
     severity_overrides: dict[str, Severity] = field(default_factory=dict)
     suppression_rules: list[SuppressionRule] = field(default_factory=list)  # from config
+    # Scans with at least this many resources evaluate in two processes (see Engine).
+    parallel_min_resources: int = 500
 
 
 class PolicyIndex:
@@ -70,9 +77,68 @@ class Engine:
 
     def evaluate(self, resources: list[Resource]) -> tuple[list[Finding], list[ScanError]]:
         relations = RelationIndex(resources)
+        split = self._split_point(resources)
+        if split is None:
+            return self._evaluate_range(resources, 0, len(resources), relations)
+        return self._evaluate_forked(resources, split, relations)
+
+    def _split_point(self, resources: list[Resource]) -> int | None:
+        """Where to cut the resources in two for a second process, or None to stay in one.
+
+        Only large scans on Linux with two or more usable CPUs and no other threads fork
+        (a fork copies only the calling thread). The cut falls on a file boundary so no
+        file's positions are indexed twice.
+        """
+        if len(resources) < max(2, self.options.parallel_min_resources) or not can_fork():
+            return None
+        split = len(resources) // 2
+        while 0 < split < len(resources) and resources[split].origin.locator is not None and \
+                resources[split].origin.locator is resources[split - 1].origin.locator:
+            split += 1
+        return split if 0 < split < len(resources) else None
+
+    def _evaluate_forked(self, resources: list[Resource], split: int,
+                         relations: RelationIndex) -> tuple[list[Finding], list[ScanError]]:
+        """Evaluate resources[split:] in a forked child while this process does the rest.
+
+        The child sees every resource (relations and tiers are already resolved), so its
+        outcomes are exactly those of a sequential run. Its findings come back with
+        resources as indexes; findings, errors and counts are joined in resource order,
+        so the result is identical to one process (see scanner.parallel).
+        """
+        def there() -> tuple[list[tuple[Any, ...]], list[ScanError], list[tuple[str, int]]]:
+            self.counts = Counter()  # in the child (or after `here`, on fallback): its own counts
+            found, errors = self._evaluate_range(resources, split, len(resources), relations)
+            position = {id(r): i for i, r in enumerate(resources[split:], split)}
+            return ([(position[id(f.resource)], f.policy_id, f.outcome, f.severity, f.message, f.location,
+                      f.view_path, f.justification, f.detail) for f in found],
+                    errors, list(self.counts.items()))
+
+        counts = self.counts
+        (findings, errors), (sent, sent_errors, sent_counts) = in_two_processes(
+            lambda: self._evaluate_range(resources, 0, split, relations), there)
+        self.counts = counts
+        for (index, policy_id, outcome, severity, message, location, view_path, justification,
+             detail) in sent:
+            findings.append(Finding(policy_id, outcome, severity, resources[index], message, location,
+                                    view_path, justification, detail))
+        errors.extend(sent_errors)
+        for key, value in sent_counts:  # in first-seen order, as one process would count
+            self.counts[key] += value
+        return findings, errors
+
+    def _evaluate_range(self, resources: list[Resource], start: int, stop: int,
+                        relations: RelationIndex) -> tuple[list[Finding], list[ScanError]]:
         findings: list[Finding] = []
         errors: list[ScanError] = []
-        for resource in resources:
+        previous: Locator | None = None
+        for resource in resources[start:stop]:
+            locator = resource.origin.locator
+            if locator is not previous:
+                # Resources of a file are adjacent: once past a file, free its position
+                # index (it is rebuilt if asked again). Keeps memory flat on big scans.
+                _release(previous)
+                previous = locator
             applicable = self.index.for_resource(resource)
             if not applicable:
                 continue
@@ -91,6 +157,7 @@ class Engine:
                     findings.append(self._finding(policy, resource, Outcome.ERROR, message,
                                                   Location(resource.origin.file)))
                     self.counts[Outcome.ERROR.value] += 1
+        _release(previous)
         return findings, errors
 
     def _severity(self, policy: Policy) -> Severity:
@@ -212,6 +279,12 @@ class Engine:
         else:
             finding.outcome = Outcome.SUPPRESSED
             finding.justification = suppression.reason
+
+
+def _release(locator: Locator | None) -> None:
+    release = getattr(locator, "release", None)
+    if release is not None:
+        release()
 
 
 def _of(subject: Subject) -> str:

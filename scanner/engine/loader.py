@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 
 from scanner.engine.compiled_schema import compile_schema
-from scanner.engine.conditions import check_schema
+from scanner.engine.conditions import Condition, try_condition
 from scanner.engine.policy import Policy, RelationSpec, param_names, substitute_params
 from scanner.model import Platform, ScanError, Severity
 
@@ -32,14 +32,19 @@ NON_POLICY_FILES = {"tiers.yaml", "recovery-model.yaml"}
 
 
 def builtin_policy_dir() -> Path:
-    """The policies shipped with tierscan (beside the package in a checkout or
-    editable install; under `share/tierscan` in a wheel install)."""
+    """The policies shipped with tierscan: `policies/` beside the package in a checkout
+    or editable install, the `tierscan_policies` package in a wheel install."""
     env = os.environ.get("TIERSCAN_POLICY_DIR")
     if env:
         return Path(env)
     here = Path(__file__).resolve().parent.parent.parent / "policies"
     if here.is_dir():
         return here
+    import importlib.util
+
+    spec = importlib.util.find_spec("tierscan_policies")  # installed from a wheel
+    if spec is not None and spec.submodule_search_locations:
+        return Path(next(iter(spec.submodule_search_locations)))
     return Path(sys.prefix) / "share" / "tierscan" / "policies"
 
 
@@ -120,15 +125,24 @@ def load_policy_file(path: Path) -> tuple[Policy | None, ScanError | None]:
     for name, by_tier in params.items():
         if "default" not in by_tier and not {"critical", "high", "medium", "low"} <= set(by_tier):
             return fail(f"params.{name} needs a 'default' or a value for every tier")
+    # Check the schema as each tier will see it, parameters substituted. Tiers with equal
+    # parameter values see the same schema, so each distinct one is compiled once, and
+    # kept: the policy adopts these conditions instead of compiling them again.
+    by_values: dict[str, dict[str, Any]] = {}
+    compiled: dict[tuple[str, str], Condition] = {}
     for keyword in ("when", "assert"):
         if keyword not in data:
             continue
-        # Check the schema as each tier will see it, parameters substituted.
         for tier in ("critical", "high", "medium", "low"):
             values = {n: v.get(tier, v.get("default")) for n, v in params.items()}
-            problem = check_schema(substitute_params(data[keyword], values))
-            if problem:
+            key = json.dumps(values, sort_keys=True, default=str)
+            if (keyword, key) in compiled:
+                continue
+            condition, problem = try_condition(substitute_params(data[keyword], values))
+            if condition is None:
                 return fail(f"'{keyword}' is not a valid JSON Schema for tier {tier}: {problem}")
+            compiled[(keyword, key)] = condition
+            by_values[key] = values
 
     match = data["match"]
     platform = Platform(match["platform"])
@@ -161,6 +175,8 @@ def load_policy_file(path: Path) -> tuple[Policy | None, ScanError | None]:
         sensitive=bool(data.get("sensitive", False)), tags=list(data.get("tags", [])),
         description=data.get("description", ""),
     )
+    for key, values in by_values.items():
+        policy.adopt(values, compiled.get(("when", key)), compiled[("assert", key)])
     # Compile every tier now: a broken condition is a load error, not a scan surprise.
     try:
         for tier in policy.tiers:

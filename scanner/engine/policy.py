@@ -72,6 +72,12 @@ class Policy:
         self._compiled.clear()
         self._by_tier.clear()
 
+    def adopt(self, params: dict[str, Any], when: Condition | None, assert_: Condition) -> None:
+        """Take conditions already compiled (by the loader, while checking them) for
+        this parameter set, so `conditions_for` does not compile them again."""
+        key = json.dumps(params, sort_keys=True, default=str)
+        self._compiled.setdefault(key, CompiledConditions(when=when, assert_=assert_, params=params))
+
     def params_for(self, tier: str) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for name, by_tier in self.params.items():

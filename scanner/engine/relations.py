@@ -104,6 +104,36 @@ def _selects(selector_owner: Resource, pod_labels: dict[str, Any]) -> bool:
     return label_selector_matches(selector, pod_labels)
 
 
+_Buckets = tuple[dict[tuple[str, str], list[tuple[int, Resource]]], list[tuple[int, Resource]]]
+
+
+def _required_pairs(owner: Resource) -> list[tuple[str, str]]:
+    """Label pairs every pod an object selects must carry (empty: cannot bucket it)."""
+    spec = owner.body.get("spec")
+    if not isinstance(spec, dict):
+        return []
+    if owner.type == "Service":
+        selector = spec.get("selector")
+        labels = selector if isinstance(selector, dict) else {}
+    else:
+        selector = spec.get("podSelector" if owner.type == "NetworkPolicy" else "selector")
+        match = selector.get("matchLabels") if isinstance(selector, dict) else None
+        labels = match if isinstance(match, dict) else {}
+    return sorted((k, v) for k, v in labels.items() if isinstance(k, str) and isinstance(v, str))
+
+
+def _bucket_by_required_label(owners: list[Resource]) -> _Buckets:
+    by_pair: dict[tuple[str, str], list[tuple[int, Resource]]] = defaultdict(list)
+    unconditional: list[tuple[int, Resource]] = []
+    for index, owner in enumerate(owners):
+        pairs = _required_pairs(owner)
+        if pairs:
+            by_pair[pairs[0]].append((index, owner))
+        else:
+            unconditional.append((index, owner))
+    return by_pair, unconditional
+
+
 class RelationIndex:
     def __init__(self, resources: list[Resource]) -> None:
         self._k8s: dict[tuple[str, str], list[Resource]] = defaultdict(list)
@@ -136,6 +166,11 @@ class RelationIndex:
             "covers-namespace": self._related_covering,
         }
         self._groups: dict[str, list[Resource]] | None = None  # built on first use
+        # Per (namespace, kind), built on first use: selectors bucketed by one label
+        # they require, and coverage results. Without them a namespace with n workloads
+        # and n PDBs costs n² selector matches (10,000-app bench: ~3 s).
+        self._selector_buckets: dict[tuple[str, str], _Buckets] = {}
+        self._covering: dict[tuple[str, str], list[Resource]] = {}
 
     def related(self, resource: Resource, spec: RelationSpec) -> list[Resource]:
         return self._handlers[spec.relation](resource, spec)
@@ -147,8 +182,18 @@ class RelationIndex:
         meta = found[0]
         labels = meta.get("labels")
         pod_labels = labels if isinstance(labels, dict) else {}
-        candidates = self._k8s.get((namespace_key(resource), spec.kind), [])
-        return [c for c in candidates if _selects(c, pod_labels)]
+        key = (namespace_key(resource), spec.kind)
+        buckets = self._selector_buckets.get(key)
+        if buckets is None:
+            buckets = self._selector_buckets[key] = _bucket_by_required_label(self._k8s.get(key, []))
+        by_pair, unconditional = buckets
+        # Only selectors that can match these labels are tried, in their original order.
+        candidates = list(unconditional)
+        for pair in pod_labels.items():
+            if isinstance(pair[1], str):
+                candidates.extend(by_pair.get(pair, ()))
+        candidates.sort(key=lambda c: c[0])
+        return [c for _, c in candidates if _selects(c, pod_labels)]
 
     def _related_namespace(self, resource: Resource, spec: RelationSpec) -> list[Resource]:
         ns = self._namespaces.get(resource.namespace or "default")
@@ -279,6 +324,12 @@ class RelationIndex:
     def _related_covering(self, resource: Resource, spec: RelationSpec) -> list[Resource]:
         kind = spec.kind or "Schedule"
         namespace = resource.name if resource.type == "Namespace" else namespace_key(resource)
+        cached = self._covering.get((namespace, kind))
+        if cached is None:
+            cached = self._covering[(namespace, kind)] = self._covering_uncached(namespace, kind)
+        return cached
+
+    def _covering_uncached(self, namespace: str, kind: str) -> list[Resource]:
         if kind == "Schedule":
             return [s for s in self._of_kind(kind) if _velero_covers(s.body, namespace)]
         # A suspended CronJob or ScheduledBackup takes no backup, so it covers nothing.

@@ -1,4 +1,5 @@
-"""`tierscan recovery`: scan the paths, assess recovery objectives, write the report.
+"""`tierscan recovery`: scan the paths, live state or a snapshot, assess recovery
+objectives, write the report.
 
 Kept out of scanner/cli.py so that the command there is only its options; nothing
 here is imported unless the command runs.
@@ -8,11 +9,15 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scanner.model import Outcome, ScanResult, Severity
+
+if TYPE_CHECKING:
+    from scanner.scan import LiveScan
 
 
 @dataclass
@@ -26,6 +31,10 @@ class RecoveryRequest:
     default_environment: str | None = None
     fail_on: str | None = None
     category: str = "tierscan-recovery"
+    # Set for --azure/--kubernetes/--snapshot (then `paths` is empty): the resources come
+    # from scan_live, exactly as for `tierscan scan`, and the assessment runs on them.
+    live: LiveScan | None = None
+    progress: Callable[[str, int, int], None] | None = None
 
 
 class UsageError(ValueError):
@@ -63,7 +72,7 @@ def run(request: RecoveryRequest) -> tuple[str, int, list[str]]:
     from scanner.recovery.assess import assess, sarif_rules
     from scanner.recovery.figures import ModelError, load_model
     from scanner.recovery.report import render_json, render_text, to_dict
-    from scanner.scan import ScanOptions, exit_code, load_all_policies, scan_paths
+    from scanner.scan import ScanOptions, exit_code, load_all_policies, scan_live, scan_paths
 
     targets = request.paths or [Path()]
     try:
@@ -78,7 +87,10 @@ def run(request: RecoveryRequest) -> tuple[str, int, list[str]]:
                           exclude=config.is_excluded if config.exclude else None)
     loaded, load_errors = load_all_policies(options)
     policies, config_errors = apply_to_policies(loaded, config)
-    result = scan_paths(targets, options, (policies, load_errors + config_errors))
+    if request.live is not None:
+        result = scan_live(request.live, options, (policies, load_errors + config_errors), request.progress)
+    else:
+        result = scan_paths(targets, options, (policies, load_errors + config_errors))
     assessment = assess(result.resources, model, config.services)
     areas = _failures_by_area(result, policies)
     if request.fmt == "json":

@@ -404,6 +404,8 @@ def build_platform(resources: list[Resource], declared: list[dict[str, Any]] | N
     unlinked = [Component(kind, r) for r in resources if r.platform is Platform.AZURE
                 and (kind := _azure_kind(r)) is not None and id(r) not in linked
                 and _replica_of(r) not in linked_names]
+    # Reading order differs between files and live scans; the report must not.
+    unlinked.sort(key=lambda c: (c.resource.type.lower(), c.resource.name.lower(), c.resource.origin.file or ""))
     clusters = [r for r in resources if r.type.lower() == AKS_TYPE]
     ordered = sorted(services.values(), key=lambda s: (-tier_rank(s.tier), s.name))
     return PlatformModel([s for s in ordered if s.components], unlinked, clusters, resources)

@@ -16,7 +16,6 @@ output is instead checked against the OASIS schema and the Multitool in the test
 
 from __future__ import annotations
 
-import json
 import urllib.parse
 from collections.abc import Sequence
 from pathlib import Path
@@ -26,8 +25,10 @@ from scanner import __version__
 from scanner.engine.policy import SECURITY_SEVERITY, Policy
 from scanner.model import Finding, Outcome, ScanResult, Severity
 from scanner.report.common import fingerprint, sort_key
+from scanner.report.json_report import encode
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+LIVE_URI_PREFIX = "tierscan-live"
 INFORMATION_URI = "https://github.com/tierscan/tierscan"
 _LEVEL = {Severity.CRITICAL: "error", Severity.HIGH: "error", Severity.MEDIUM: "warning",
           Severity.LOW: "note", Severity.INFO: "note"}
@@ -77,6 +78,16 @@ def _location(f: Finding) -> dict[str, Any]:
         location["physicalLocation"] = {
             "artifactLocation": {"uri": _uri(f.location.file), "uriBaseId": "%SRCROOT%"},
             "region": region,
+        }
+    elif f.location.live_id:
+        # A live resource with no source file. GitHub needs a physical location, so it
+        # gets a stable relative URI of its own (see README, "Live findings in SARIF"):
+        #   tierscan-live/azure/subscriptions/<sub>/resourceGroups/<rg>/providers/<type>/<name>
+        #   tierscan-live/kubernetes/<context>/<namespace>/<kind>/<name>
+        platform = "azure" if f.resource.platform.value == "azure" else "kubernetes"
+        location["physicalLocation"] = {
+            "artifactLocation": {"uri": _uri(f"{LIVE_URI_PREFIX}/{platform}/{f.location.live_id.lstrip('/')}")},
+            "region": {"startLine": 1},
         }
     logical = {"name": f.resource.name, "fullyQualifiedName": f.location.live_id or f.resource.identity,
                "kind": "resource"}
@@ -143,4 +154,4 @@ def render(result_: ScanResult, policies: list[Policy], category: str = "tiersca
         "results": [result(f, index[f.policy_id]) for f in reported],
     }
     log = {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
-    return json.dumps(log, indent=2) + "\n"
+    return encode(log)

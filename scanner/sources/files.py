@@ -18,17 +18,11 @@ from typing import Any
 import yaml
 
 from scanner.model import FileRecord, FileStatus, Resource, ScanError
-from scanner.sources import (
-    arm,
-    bicep,
-    helm,
-    jsonc,
-    kubernetes_yaml,
-    kustomize,
-    safe_yaml,
-    terraform_hcl,
-    terraform_plan,
-)
+
+# Only the sources every plain YAML/JSON file needs are imported here. ARM, Bicep,
+# Helm, Kustomize and Terraform load inside the functions that use them, so the
+# pre-commit case (one manifest) does not pay for them at start-up.
+from scanner.sources import jsonc, kubernetes_yaml, safe_yaml
 from scanner.sources.locate import JsonLocator, YamlLocator
 from scanner.sources.options import SourceOptions
 
@@ -73,7 +67,7 @@ def display_path(path: Path, root: Path) -> str:
     # abspath, not resolve(): a symlink is shown as the link the user sees, and a
     # symlink loop cannot make the display itself fail.
     try:
-        return Path(os.path.abspath(path)).relative_to(os.path.abspath(root)).as_posix()
+        return Path(os.path.abspath(path)).relative_to(os.path.abspath(root)).as_posix()  # noqa: PTH100
     except ValueError:
         return path.as_posix()
 
@@ -178,6 +172,8 @@ def _yaml_problem(exc: yaml.YAMLError, problem: str, line: int | None, text: str
 
 
 def _scan_json(text: str, shown: str, path: Path | None = None, sources: SourceOptions | None = None) -> FileScan:
+    from scanner.sources import arm, terraform_plan
+
     try:
         doc = jsonc.loads(text)
     except jsonc.JsoncError as exc:
@@ -213,6 +209,8 @@ def _scan_arm(doc: dict[str, Any], text: str, path: Path | None, shown: str,
               sources: SourceOptions | None) -> FileScan:
     """An ARM template with its parameters: the files given with `--parameters`, else
     `<template>.parameters.json` beside it, else the defaults."""
+    from scanner.sources import arm
+
     files = list(sources.parameter_files) if sources is not None and sources.parameter_files else []
     if not files and path is not None:
         beside = arm.parameter_file_for(path)
@@ -282,6 +280,10 @@ def find_units(paths: list[Path], sources: SourceOptions | None = None) -> list[
     if kind not in ("auto", "helm", "kustomize"):
         return []
     named = [p for p in paths if p.is_dir()]
+    if not named:  # only files named: no unit (and no kustomize/kubectl lookup on PATH)
+        return []
+    from scanner.sources import helm, kustomize
+
     charts: list[Path] = []
     kustomizations: list[Path] = []
     if kind == "helm":
@@ -330,6 +332,8 @@ def _linked_arm_templates(directories: list[Path]) -> list[ScanUnit]:
     """ARM templates that another template in the scan deploys through
     `templateLink.relativePath`: they are expanded there, with the parameters it
     passes, so they are not scanned again on their own (with unknown parameters)."""
+    from scanner.sources import arm
+
     units: list[ScanUnit] = []
     for top in directories:
         for root, dirs, files in os.walk(top):
@@ -369,6 +373,10 @@ def _files_under(directory: Path, stop: set[Path]) -> list[Path]:
 def scan_units(units: list[ScanUnit], root: Path, sources: SourceOptions | None = None) -> list[FileScan]:
     """Render or build each unit. The unit's directory gets a record (scanned, or an
     error naming it); each member file gets one saying which unit it is part of."""
+    if not units:
+        return []
+    from scanner.sources import helm, kustomize
+
     sources = sources or SourceOptions()
     out: list[FileScan] = []
     members: dict[str, FileRecord] = {}
@@ -485,6 +493,8 @@ def scan_iac_file(path: Path, shown: str, max_size: int = DEFAULT_MAX_FILE_SIZE,
 
 
 def _scan_terraform(path: Path, shown: str, var_files: list[Path]) -> FileScan:
+    from scanner.sources import terraform_hcl
+
     result = terraform_hcl.scan_tf_file(path, _shown_from(path, shown), var_files)
     errors = [ScanError(message, file=file, line=line) for file, message, line in result.module_errors]
     if result.error is not None:
@@ -505,12 +515,16 @@ def _unmapped_reason(unmapped: list[str]) -> list[str]:
 
 
 def _scan_terraform_plan(doc: dict[str, Any], text: str, shown: str) -> FileScan:
+    from scanner.sources import terraform_plan
+
     resources, unmapped = terraform_plan.resources_from_plan(doc, shown, text)
     reason = "; ".join(_unmapped_reason(unmapped))
     return FileScan(FileRecord(shown, FileStatus.SCANNED, "terraform-plan", reason, len(resources)), resources)
 
 
 def _scan_bicep(path: Path, shown: str, parameters_file: Path | None) -> FileScan:
+    from scanner.sources import bicep
+
     show = _shown_from(path, shown)
     users = bicep.module_users(path)
     try:

@@ -21,10 +21,10 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 LIVE_HELP_EXAMPLES = """
 \b
-Live scans (read-only; see deploy/kubernetes/rbac.yaml and docs for the roles needed):
+Live scans (read-only; roles and details: deploy/README.md):
   tierscan scan --azure --subscription 0000-... --format sarif -o azure.sarif
   tierscan scan --kubernetes --kube-context prod-weu --kube-context prod-neu
-  tierscan scan --azure --all-subscriptions --save-snapshot night.json
+  tierscan scan --azure --all-subscriptions --shard 1/4 --save-snapshot night.json
   tierscan scan --snapshot night.json      # offline rescan, same findings
 """
 

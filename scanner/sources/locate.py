@@ -20,10 +20,6 @@ except AttributeError:  # pragma: no cover - depends on the PyYAML build
     _Loader = yaml.SafeLoader
 
 
-def _position(mark: Any) -> Position:
-    return Position(mark.line + 1, mark.column + 1) if mark is not None else Position(1, 1)
-
-
 class _TextLines:
     """Line access shared by the locators (split once, on first use)."""
 
@@ -41,76 +37,98 @@ class YamlLocator(_TextLines, Locator):
 
     Events carry marks and cost a fraction of composing nodes (no tag resolution, no
     objects), so even a scan where most files have findings stays near parse speed.
-    The index of one document (path -> position of its key or item) is built once,
-    on first use, and only for the documents asked about.
+    The index (path -> position of its key or item, for each document of the file) is
+    built once, on the first question, and dropped by `release` once the engine has
+    moved past the file (asked again, it is rebuilt).
     """
 
     def __init__(self, text: str) -> None:
         self._text = text
-        self._index: dict[int, dict[JsonPath, Position]] | None = None
+        self._index: dict[int, dict[JsonPath, tuple[int, int]]] | None = None
 
-    def _build(self) -> dict[int, dict[JsonPath, Position]]:
-        out: dict[int, dict[JsonPath, Position]] = {}
+    def _build(self) -> dict[int, dict[JsonPath, tuple[int, int]]]:
+        """path -> (line, column), 0-based, for every key and item of every document.
+
+        This walks every event of a file with findings, so it is written for speed: the
+        parser is driven directly (no generator), events are told apart by class
+        identity, and positions stay raw tuples until `locate` returns one. A mapping
+        value's path takes its key's position, so only keys, items and roots are read.
+        """
+        out: dict[int, dict[JsonPath, tuple[int, int]]] = {}
         document = -1
-        index: dict[JsonPath, Position] = {}
+        index: dict[JsonPath, tuple[int, int]] = {}
         # Each frame: [path, is_mapping, pending key (mapping) or next index (sequence)]
         stack: list[list[Any]] = []
+        loader = _Loader(self._text)
+        get_event = loader.get_event
+        scalar, alias = yaml.ScalarEvent, yaml.AliasEvent
+        mapping_start, sequence_start = yaml.MappingStartEvent, yaml.SequenceStartEvent
+        collection_end = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
+        document_start, stream_end = yaml.DocumentStartEvent, yaml.StreamEndEvent
         try:
-            for event in yaml.parse(self._text, Loader=_Loader):
-                if isinstance(event, yaml.DocumentStartEvent):
+            while True:
+                event = get_event()
+                cls = event.__class__
+                if cls is scalar or cls is alias or cls is mapping_start or cls is sequence_start:
+                    if stack:
+                        frame = stack[-1]
+                        parent_path, is_mapping, state = frame
+                        if is_mapping and state is None:
+                            # A mapping key: remember it; its position is the value's position.
+                            mark = event.start_mark
+                            frame[2] = (event.value if cls is scalar else "?",
+                                        (mark.line, mark.column) if mark is not None else (0, 0))
+                            if cls is not scalar:
+                                stack.append([None, False, 0])  # a complex key: skip its content
+                            continue
+                        if parent_path is None:
+                            path = None
+                        elif is_mapping:
+                            path = (*parent_path, state[0])
+                            index[path] = state[1]
+                        else:
+                            path = (*parent_path, state)
+                            mark = event.start_mark
+                            index[path] = (mark.line, mark.column) if mark is not None else (0, 0)
+                    else:
+                        path = ()
+                        mark = event.start_mark
+                        index[path] = (mark.line, mark.column) if mark is not None else (0, 0)
+                    if cls is mapping_start:
+                        stack.append([path, True, None])
+                    elif cls is sequence_start:
+                        stack.append([path, False, 0])
+                    elif stack:  # a scalar or alias value is done
+                        frame = stack[-1]
+                        if frame[1]:
+                            frame[2] = None
+                        else:
+                            frame[2] += 1
+                elif cls in collection_end:
+                    stack.pop()
+                    if stack:
+                        frame = stack[-1]
+                        if frame[1]:
+                            frame[2] = None
+                        else:
+                            frame[2] += 1
+                elif cls is document_start:
                     document += 1
-                    index = {(): _position(event.start_mark)}
+                    mark = event.start_mark
+                    index = {(): (mark.line, mark.column) if mark is not None else (0, 0)}
                     out[document] = index
                     stack = []
-                    continue
-                if isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
-                    stack.pop()
-                    self._value_done(stack)
-                    continue
-                if not isinstance(event, yaml.NodeEvent):
-                    continue
-                if stack and stack[-1][1] and stack[-1][2] is None:
-                    # A mapping key: remember it; its position is the value's position.
-                    key = event.value if isinstance(event, yaml.ScalarEvent) else "?"
-                    stack[-1][2] = (key, _position(event.start_mark))
-                    if not isinstance(event, yaml.ScalarEvent):
-                        stack.append([None, False, 0])  # a complex key: skip its content
-                    continue
-                path, position = self._place(stack, event)
-                if path is not None:
-                    index[path] = position
-                if isinstance(event, yaml.MappingStartEvent):
-                    stack.append([path, True, None])
-                elif isinstance(event, yaml.SequenceStartEvent):
-                    stack.append([path, False, 0])
-                else:
-                    self._value_done(stack)
+                elif cls is stream_end or event is None:
+                    break
         except yaml.YAMLError:
             pass
+        finally:
+            loader.dispose()
         return out
 
-    @staticmethod
-    def _place(stack: list[list[Any]], event: Any) -> tuple[JsonPath | None, Position]:
-        here = _position(event.start_mark)
-        if not stack:
-            return (), here
-        parent_path, is_mapping, state = stack[-1]
-        if parent_path is None:
-            return None, here
-        if is_mapping:
-            key, key_position = state
-            return (*parent_path, key), key_position
-        return (*parent_path, state), here
-
-    @staticmethod
-    def _value_done(stack: list[list[Any]]) -> None:
-        if not stack:
-            return
-        frame = stack[-1]
-        if frame[1]:
-            frame[2] = None
-        else:
-            frame[2] += 1
+    def release(self) -> None:
+        """Drop the position index (the engine calls this once past the file)."""
+        self._index = None
 
     def locate(self, document: int, path: JsonPath) -> tuple[Position, JsonPath]:
         if self._index is None:
@@ -121,7 +139,7 @@ class YamlLocator(_TextLines, Locator):
         for depth in range(len(path), -1, -1):
             found = index.get(path[:depth])
             if found is not None:
-                return found, path[:depth]
+                return Position(found[0] + 1, found[1] + 1), path[:depth]
         return Position(1, 1), ()
 
 
@@ -140,6 +158,10 @@ class JsonLocator(_TextLines, Locator):
     def __init__(self, text: str) -> None:
         self._text = text
         self._root: _PosNode | None = None
+
+    def release(self) -> None:
+        """Drop the position tree (the engine calls this once past the file)."""
+        self._root = None
 
     def locate(self, document: int, path: JsonPath) -> tuple[Position, JsonPath]:
         if self._root is None:

@@ -196,8 +196,8 @@ def test_example_platform_explains_which_settings_miss_the_targets() -> None:
         "ConfigMap odoo-config odoo.conf db_host = pg-erp-prod.postgres.database.azure.com",
         "Deployment odoo-web env HOST = pg-erp-prod.postgres.database.azure.com",
     ]
-    assert [c.component.label for c in a.unlinked] == [
-        "storage account erpprodfiles", "Azure Cache for Redis redis-erp-prod", "Recovery Services vault rsv-erp-prod"]
+    assert [c.component.label for c in a.unlinked] == [  # sorted by type, then name
+        "Azure Cache for Redis redis-erp-prod", "Recovery Services vault rsv-erp-prod", "storage account erpprodfiles"]
 
 
 @pytest.mark.parametrize(("value", "shown"), [(0, "0 min"), (0.25, "15 s"), (15, "15 min"), (90, "90 min"),
