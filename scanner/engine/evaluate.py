@@ -177,21 +177,18 @@ class Engine:
                       relations: RelationIndex, suppressions: dict[str, Suppression],
                       findings: list[Finding]) -> None:
         keep = self.options.keep_passing
+        out_of_scope = None
         if resource.tier not in policy.tiers:
+            out_of_scope = f"is tier {resource.tier}; the policy covers {', '.join(policy.tiers)}"
+        elif policy.environments is not None and resource.environment not in policy.environments:
+            out_of_scope = (f"is in environment {resource.environment}; the policy covers "
+                            f"{', '.join(policy.environments)}")
+        if out_of_scope is not None:
             self.counts[Outcome.NOT_APPLICABLE.value] += 1
             if keep:
-                findings.append(self._finding(
-                    policy, resource, Outcome.NOT_APPLICABLE,
-                    f"{resource.display_name} is tier {resource.tier}; the policy covers "
-                    f"{', '.join(policy.tiers)}.", Location(resource.origin.file)))
-            return
-        if policy.environments is not None and resource.environment not in policy.environments:
-            self.counts[Outcome.NOT_APPLICABLE.value] += 1
-            if keep:
-                findings.append(self._finding(
-                    policy, resource, Outcome.NOT_APPLICABLE,
-                    f"{resource.display_name} is in environment {resource.environment}; the policy "
-                    f"covers {', '.join(policy.environments)}.", Location(resource.origin.file)))
+                findings.append(self._finding(policy, resource, Outcome.NOT_APPLICABLE,
+                                              f"{resource.display_name} {out_of_scope}.",
+                                              Location(resource.origin.file)))
             return
         if policy.relations:
             related = {name: [r.body for r in relations.related(resource, spec)]

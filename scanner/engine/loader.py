@@ -89,7 +89,7 @@ def load_policies(directories: list[Path]) -> tuple[list[Policy], list[ScanError
             assert policy is not None
             if policy.id in seen:
                 errors.append(ScanError(
-                    f"duplicate policy id {policy.id} (already defined in {seen[policy.id]}); "
+                    f"policy not loaded: duplicate policy id {policy.id} (already defined in {seen[policy.id]}); "
                     "IDs are permanent and unique, give this policy a new one",
                     file=str(path)))
                 continue
@@ -100,7 +100,7 @@ def load_policies(directories: list[Path]) -> tuple[list[Policy], list[ScanError
 
 def load_policy_file(path: Path) -> tuple[Policy | None, ScanError | None]:
     def fail(message: str) -> tuple[None, ScanError]:
-        return None, ScanError(message, file=str(path))
+        return None, ScanError(f"policy not loaded: {message}", file=str(path))
 
     try:
         data = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)  # noqa: S506 - safe loader
@@ -109,7 +109,7 @@ def load_policy_file(path: Path) -> tuple[Policy | None, ScanError | None]:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f" at line {mark.line + 1}" if mark is not None else ""
-        return fail(f"policy is not valid YAML{line}: {getattr(exc, 'problem', exc)}")
+        return fail(f"not valid YAML{line}: {getattr(exc, 'problem', exc)}")
     if not isinstance(data, dict):
         return fail("a policy file must hold one mapping (id, title, match, assert, ...)")
 
@@ -140,7 +140,11 @@ def load_policy_file(path: Path) -> tuple[Policy | None, ScanError | None]:
                 continue
             condition, problem = try_condition(substitute_params(data[keyword], values))
             if condition is None:
-                return fail(f"'{keyword}' is not a valid JSON Schema for tier {tier}: {problem}")
+                # Name the tier only when its parameters are what break the schema.
+                for_tier = f" for tier {tier}" if params and len({json.dumps(
+                    {n: v.get(t, v.get("default")) for n, v in params.items()}, sort_keys=True, default=str)
+                    for t in ("critical", "high", "medium", "low")}) > 1 else ""
+                return fail(f"'{keyword}' is not a valid JSON Schema{for_tier}: {problem}")
             compiled[(keyword, key)] = condition
             by_values[key] = values
 

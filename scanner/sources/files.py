@@ -95,6 +95,16 @@ def read_text(path: Path, max_size: int) -> tuple[str | None, str | None, bool]:
         return None, f"not valid UTF-8 (line {line}, byte {exc.start}); save the file as UTF-8", False
 
 
+def failed(shown: str, kind: str, message: str, line: int | None = None) -> FileScan:
+    """A file that could not be read: its record and the one-line error, together."""
+    return FileScan(FileRecord(shown, FileStatus.ERROR, kind, message),
+                    errors=[ScanError(message, file=shown, line=line)])
+
+
+def _invalid_json(shown: str, exc: jsonc.JsoncError) -> FileScan:
+    return failed(shown, "json", f"invalid JSON: {exc} at column {exc.column}; fix the syntax", exc.line)
+
+
 def _in_helm_chart(path: Path) -> bool:
     return any((parent / "Chart.yaml").is_file() for parent in path.parents[:4])
 
@@ -132,19 +142,16 @@ def _scan_yaml(path: Path, text: str, shown: str) -> FileScan:
         docs = safe_yaml.load_documents(text)
     except safe_yaml.UnsafeYamlError as exc:
         message = f"refused YAML: {exc.problem}"
-        return FileScan(FileRecord(shown, FileStatus.ERROR, "yaml", message),
-                        errors=[ScanError(message, file=shown, line=exc.line)])
+        return failed(shown, "yaml", message, exc.line)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = mark.line + 1 if mark is not None else None
         problem = str(getattr(exc, "problem", None) or exc).split("\n")[0]
         message = _yaml_problem(exc, problem, line, text)
-        return FileScan(FileRecord(shown, FileStatus.ERROR, "yaml", message),
-                        errors=[ScanError(message, file=shown, line=line)])
+        return failed(shown, "yaml", message, line)
     except RecursionError:
         message = "invalid YAML: nested too deeply to read"
-        return FileScan(FileRecord(shown, FileStatus.ERROR, "yaml", message),
-                        errors=[ScanError(message, file=shown)])
+        return failed(shown, "yaml", message)
     resources, _notes = kubernetes_yaml.resources_from_documents(docs, shown, YamlLocator(text))
     if not resources:
         reason = kubernetes_yaml.classify_non_k8s(shown, docs)
@@ -177,9 +184,7 @@ def _scan_json(text: str, shown: str, path: Path | None = None, sources: SourceO
     try:
         doc = jsonc.loads(text)
     except jsonc.JsoncError as exc:
-        message = f"invalid JSON: {exc} at column {exc.column}; fix the syntax"
-        return FileScan(FileRecord(shown, FileStatus.ERROR, "json", message),
-                        errors=[ScanError(message, file=shown, line=exc.line)])
+        return _invalid_json(shown, exc)
     if terraform_plan.is_plan(doc):
         return _scan_terraform_plan(doc, text, shown)
     if arm.is_arm_template(doc):
@@ -237,9 +242,7 @@ def _scan_forced(kind: str, path: Path, text: str, shown: str, sources: SourceOp
     try:
         doc = jsonc.loads(text)
     except jsonc.JsoncError as exc:
-        message = f"invalid JSON: {exc} at column {exc.column}; fix the syntax"
-        return FileScan(FileRecord(shown, FileStatus.ERROR, "json", message),
-                        errors=[ScanError(message, file=shown, line=exc.line)])
+        return _invalid_json(shown, exc)
     if kind == "arm" and isinstance(doc, dict):
         return _scan_arm(doc, text, path, shown, sources)
     if kind == "kubernetes":
@@ -248,7 +251,7 @@ def _scan_forced(kind: str, path: Path, text: str, shown: str, sources: SourceOp
             return FileScan(FileRecord(shown, FileStatus.SCANNED, "kubernetes", resources=len(resources)),
                             resources)
     message = f"--input-kind {kind}: this file is not {'an ARM template' if kind == 'arm' else 'a Kubernetes object'}"
-    return FileScan(FileRecord(shown, FileStatus.ERROR, kind, message), errors=[ScanError(message, file=shown)])
+    return failed(shown, kind, message)
 
 
 # --- scan units: Helm charts and Kustomize directories -----------------------------------
@@ -479,8 +482,7 @@ def scan_iac_file(path: Path, shown: str, max_size: int = DEFAULT_MAX_FILE_SIZE,
         size = path.stat().st_size
     except OSError as exc:
         message = f"cannot read: {exc.strerror or exc}"
-        return FileScan(FileRecord(shown, FileStatus.ERROR, suffix.lstrip("."), message),
-                        errors=[ScanError(message, file=shown)])
+        return failed(shown, suffix.lstrip("."), message)
     if size > max_size:
         return FileScan(FileRecord(shown, FileStatus.SKIPPED, suffix.lstrip("."),
                                    f"larger than --max-file-size ({size} > {max_size} bytes); not scanned"))

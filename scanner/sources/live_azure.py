@@ -10,6 +10,10 @@
 - Faults: azure-core's retry policy honours 429 + `Retry-After` and retries 5xx and
   timeouts with capped backoff; a Resource Graph quota header that reads zero pauses the
   next request; a 403 on one subscription becomes a `ScanError` and the rest is read.
+  A paging token seen twice stops that query with an error (no endless loop). A child
+  read that fails leaves its parent unevaluated (with a note) when a policy on the parent
+  relates to that child, so a half-read resource is never judged as if the child were
+  absent; a parent that ARM no longer has (404) was deleted during the scan: a note.
 
 The Azure SDK is imported inside functions only, so file scans never load it.
 """
@@ -48,7 +52,12 @@ class ChildRead:
     parent_type: str | None  # None: an extension resource readable on any parent
     suffix: str  # appended to the parent's resource ID
     api_version: str
-    collection: bool = False  # the response is {"value": [...]}
+    collection: bool = False  # the response is {"value": [...], "nextLink": ...}
+    # Listed once per subscription (every scope below it) instead of once per parent.
+    subscription_scope: bool = False
+    # To tell "no such child" from "the parent is gone" after a 404: the parent's own
+    # GET, same resource provider (its API version list includes the child's).
+    parent_api_version: str | None = None
 
 
 # API versions: the GA versions documented in the ARM template reference
@@ -56,25 +65,27 @@ class ChildRead:
 CHILD_READS: dict[str, ChildRead] = {
     "microsoft.storage/storageaccounts/blobservices": ChildRead(
         "Microsoft.Storage/storageAccounts/blobServices", "Microsoft.Storage/storageAccounts",
-        "/blobServices/default", "2023-05-01"),
+        "/blobServices/default", "2023-05-01", parent_api_version="2023-05-01"),
     "microsoft.recoveryservices/vaults/backupconfig": ChildRead(
         "Microsoft.RecoveryServices/vaults/backupconfig", "Microsoft.RecoveryServices/vaults",
-        "/backupconfig/vaultconfig", "2023-04-01"),
+        "/backupconfig/vaultconfig", "2023-04-01", parent_api_version="2023-04-01"),
     "microsoft.recoveryservices/vaults/backupstorageconfig": ChildRead(
         "Microsoft.RecoveryServices/vaults/backupstorageconfig", "Microsoft.RecoveryServices/vaults",
-        "/backupstorageconfig/vaultstorageconfig", "2023-04-01"),
+        "/backupstorageconfig/vaultstorageconfig", "2023-04-01", parent_api_version="2023-04-01"),
     "microsoft.containerservice/managedclusters/agentpools": ChildRead(
         "Microsoft.ContainerService/managedClusters/agentPools", "Microsoft.ContainerService/managedClusters",
-        "/agentPools", "2024-05-01", collection=True),
+        "/agentPools", "2024-05-01", collection=True, parent_api_version="2024-05-01"),
     "microsoft.dbforpostgresql/flexibleservers/configurations": ChildRead(
         "Microsoft.DBforPostgreSQL/flexibleServers/configurations", "Microsoft.DBforPostgreSQL/flexibleServers",
-        "/configurations/require_secure_transport", "2022-12-01"),
+        "/configurations/require_secure_transport", "2022-12-01", parent_api_version="2022-12-01"),
     "microsoft.insights/diagnosticsettings": ChildRead(
         "Microsoft.Insights/diagnosticSettings", None,
         "/providers/Microsoft.Insights/diagnosticSettings", "2021-05-01-preview", collection=True),
+    # ManagementLocks_ListAtSubscriptionLevel returns the locks on the subscription, its
+    # groups and its resources, each ID naming its scope: one paged list per subscription.
     "microsoft.authorization/locks": ChildRead(
         "Microsoft.Authorization/locks", None,
-        "/providers/Microsoft.Authorization/locks", "2020-05-01", collection=True),
+        "/providers/Microsoft.Authorization/locks", "2020-05-01", collection=True, subscription_scope=True),
 }
 
 # Relations that reach extension resources without naming their type.
@@ -146,6 +157,16 @@ def in_shard(key: str, shard: tuple[int, int] | None) -> bool:
     return digest % count == index - 1
 
 
+# ARM error codes for a scope (resource, resource group) that does not exist, as opposed
+# to a child or setting the scope lacks.
+# https://learn.microsoft.com/azure/azure-resource-manager/troubleshooting/error-not-found
+SCOPE_NOT_FOUND = {"ResourceNotFound", "ParentResourceNotFound", "ResourceGroupNotFound"}
+
+
+class PagingLoopError(Exception):
+    """A service named a page it had already sent as the next one."""
+
+
 class StaticTokenCredential:
     """A bearer token a pipeline already holds (for `--azure-token-env`).
 
@@ -156,10 +177,14 @@ class StaticTokenCredential:
     def __init__(self, token: str, lifetime_seconds: int = 3600) -> None:
         self._token = token
         self._expires_on = int(time.time()) + lifetime_seconds
+        # azure-core drops its cached token on a 401 and asks again: every ask after
+        # the first is a refresh this credential cannot give.
+        self.asked = 0
 
     def get_token(self, *scopes: str, **kwargs: Any) -> Any:
         from azure.core.credentials import AccessToken
 
+        self.asked += 1
         return AccessToken(self._token, self._expires_on)
 
     def __repr__(self) -> str:
@@ -188,6 +213,23 @@ def needed_types(policies: list[Policy]) -> dict[str, str]:
                 if spec.relation == "parent" and kind.count("/") >= 2:
                     parent = kind.rsplit("/", 1)[0]
                     out[parent.lower()] = parent
+    return out
+
+
+def relation_dependents(policies: list[Policy]) -> dict[str, set[str]]:
+    """For each child read (CHILD_READS key): the parent types (lower case) that a policy
+    relates to it. Such a parent is only judged when that read succeeded."""
+    out: dict[str, set[str]] = {}
+    for policy in policies:
+        if policy.platform is not Platform.AZURE:
+            continue
+        for kind in policy.kinds:
+            for spec in policy.relations.values():
+                key = RELATION_EXTENSIONS.get(spec.relation)
+                if key is None and spec.type is not None:
+                    key = (f"{kind}/{spec.type}" if spec.relation == "children" else spec.type).lower()
+                if key in CHILD_READS:
+                    out.setdefault(key, set()).add(kind.lower())
     return out
 
 
@@ -434,6 +476,7 @@ class AzureReader:
 
         rows: list[dict[str, Any]] = []
         skip_token: str | None = None
+        seen: set[str] = set()
         while True:
             request = QueryRequest(
                 query=query, subscriptions=subscriptions, management_groups=management_groups,
@@ -446,18 +489,22 @@ class AzureReader:
             skip_token = response.skip_token
             if not skip_token:
                 return rows
+            if skip_token in seen:
+                raise PagingLoopError(f"Resource Graph sent the same $skipToken twice after {len(rows)} rows; "
+                                      "the query was stopped and none of its rows were used")
+            seen.add(skip_token)
 
     def _post_query(self, graph: Any, request: Any) -> Any:
         """One Resource Graph call. azure-core does not retry a POST that timed out or
         lost its connection (POST is not idempotent in general), but a query is a
         read, so those are retried here, with capped exponential backoff."""
-        from azure.core.exceptions import ServiceResponseError
+        from azure.core.exceptions import DecodeError, ServiceResponseError
 
         attempts = max(1, min(self.options.retry_total, 4))
         for attempt in range(attempts):
             try:
                 return graph.resources(request)
-            except ServiceResponseError:
+            except (ServiceResponseError, DecodeError):  # DecodeError: a body cut off in transit
                 if attempt == attempts - 1:
                     raise
                 time.sleep(min(self.options.retry_backoff_factor * (2 ** attempt), self.options.retry_backoff_max))
@@ -487,7 +534,7 @@ class AzureReader:
             if exc.status_code == 403:
                 self.forbidden.add(subs[0])
             self.read.errors.append(ScanError(_describe(exc, f"subscription {', '.join(subs)}")))
-        except AzureError as exc:
+        except (AzureError, PagingLoopError) as exc:
             self.read.errors.append(ScanError(_describe(exc, f"subscription {', '.join(subs)}")))
         return []
 
@@ -521,16 +568,27 @@ class AzureReader:
                    for i in range(0, len(subs), self.options.subscription_batch)]
         total = len(batches) + len(self.options.management_groups)
         done = 0
+        unread: set[str] = set()  # subscriptions whose groups could not be read (an error says so)
         for batch in batches:
             for query in queries:
+                before = len(self.read.errors)
                 rows.extend(self.read_scope(graph, query, batch))
+                failed = [e for e in self.read.errors[before:] if "forbidden (403" not in e.message]
+                if query == RESOURCE_GROUP_QUERY and failed:
+                    # Tiers come from resource group tags: without them every resource
+                    # would be judged at the default tier, so none is read.
+                    readable = [s for s in batch if s not in self.forbidden]
+                    unread.update(readable)
+                    self.read.notes.append(f"subscription {', '.join(readable)}: resources not read, their tier "
+                                           "comes from resource group tags, which could not be read")
+                    break
             done += 1
             self._progress("Resource Graph", done, total)
         # Resource Graph leaves out subscriptions it cannot read instead of failing on
         # some scopes; an empty answer is worth a note rather than a quiet pass.
         answered = {str(r.get("subscriptionId") or "").lower() for r in rows}
         for sub in subs:
-            if sub.lower() not in answered and sub not in self.forbidden:
+            if sub.lower() not in answered and sub not in self.forbidden and sub not in unread:
                 self.read.notes.append(f"subscription {sub}: no resource group visible; check that the scanner "
                                        "has Reader there")
         for group in self.options.management_groups:
@@ -539,81 +597,145 @@ class AzureReader:
             for query in queries:
                 try:
                     rows.extend(self.query(graph, query, management_groups=[group]))
-                except AzureError as exc:
+                except (AzureError, PagingLoopError) as exc:
                     self.read.errors.append(ScanError(_describe(exc, f"management group {group}")))
             done += 1
             self._progress("Resource Graph", done, total)
         return rows
 
     # -- child resources ---------------------------------------------------------------
-    def child_reads(self, parents: list[Resource]) -> list[tuple[ChildRead, Resource]]:
+    def child_reads(self, parents: list[Resource]) -> list[tuple[ChildRead, str, str | None]]:
+        """(what to read, the ID of the scope to read it on, that scope's resource group)."""
         types = needed_types(self.policies)
         ext_parents = extension_parents(self.policies)
-        jobs: list[tuple[ChildRead, Resource]] = []
+        jobs: list[tuple[ChildRead, str, str | None]] = []
         for key, read in sorted(CHILD_READS.items()):
             if read.parent_type is not None:
                 if key in types:
-                    jobs.extend((read, p) for p in parents if p.type.lower() == read.parent_type.lower())
+                    jobs.extend((read, p.origin.live_id or "", p.namespace) for p in parents
+                                if p.type.lower() == read.parent_type.lower())
+            elif key in ext_parents and read.subscription_scope:
+                subs = dict.fromkeys(split_resource_id(p.origin.live_id or "")[2] for p in parents)
+                jobs.extend((read, f"/subscriptions/{sub}", None) for sub in subs if sub)
             elif key in ext_parents:
                 wanted = ext_parents[key]
-                # Locks on a resource group protect what it holds, so groups are read too.
-                jobs.extend((read, p) for p in parents
-                            if (p.type == RESOURCE_GROUP_TYPE and key == "microsoft.authorization/locks")
-                            or (p.type != RESOURCE_GROUP_TYPE and (wanted is None or p.type.lower() in wanted)))
+                jobs.extend((read, p.origin.live_id or "", p.namespace) for p in parents
+                            if p.type != RESOURCE_GROUP_TYPE and (wanted is None or p.type.lower() in wanted))
         return jobs
 
-    def fetch_child(self, client: Any, read: ChildRead, parent: Resource) -> list[Resource]:
-        from azure.core.exceptions import AzureError, HttpResponseError, ResourceNotFoundError
+    def fetch_child(self, client: Any, read: ChildRead, scope_id: str, namespace: str | None) -> ChildResult:
+        """One child or extension read. Runs in a worker thread, so it reports what went
+        wrong in its result instead of touching `self.read`."""
+        from azure.core.exceptions import AzureError, ResourceNotFoundError
 
-        parent_id = parent.origin.live_id or ""
         try:
-            body = client.resources.get_by_id(
-                parent_id + read.suffix, api_version=read.api_version,
-                cls=lambda pipeline_response, _deserialized, _headers: pipeline_response.http_response.json())
-        except ResourceNotFoundError:
-            return []  # the child does not exist; policies on the parent see that
-        except HttpResponseError as exc:
-            self.read.errors.append(ScanError(_describe(exc, f"{read.type} of {parent_id}")))
-            return []
-        except AzureError as exc:
-            self.read.errors.append(ScanError(_describe(exc, f"{read.type} of {parent_id}")))
-            return []
-        if not isinstance(body, dict):
-            return []
-        if read.collection:
-            items = body.get("value")
-            extension = read.parent_type is None
-            found = [arm_resource(item, self.casing, scope_id=parent_id if extension else None)
-                     for item in (items if isinstance(items, list) else []) if isinstance(item, dict)]
-            for child in found:
-                child.namespace = child.namespace or parent.namespace
-            return found
-        child = arm_resource(body, self.casing)
-        if child.namespace is None:
-            child.namespace = parent.namespace
-        return [child]
+            bodies = self._get_pages(client, scope_id + read.suffix, read)
+        except ResourceNotFoundError as exc:
+            if read.subscription_scope:
+                return ChildResult(error=_describe(exc, f"{read.type} of {scope_id}"))
+            code = getattr(getattr(exc, "error", None), "code", None)
+            if read.parent_api_version is not None:
+                gone = self._parent_gone(client, read, scope_id)
+            else:  # an extension on any parent type: ARM's own "no such scope" codes say it
+                gone = code in SCOPE_NOT_FOUND
+            if gone:
+                return ChildResult(gone=f"HTTP 404{' ' + code if code else ''}")
+            return ChildResult()  # the child does not exist; policies on the parent see that
+        except (AzureError, PagingLoopError) as exc:
+            return ChildResult(error=_describe(exc, f"{read.type} of {scope_id}"))
+        found: list[Resource] = []
+        for body in bodies:
+            if not isinstance(body, dict):
+                continue
+            if read.collection:
+                items = body.get("value")
+                extension = read.parent_type is None
+                found.extend(arm_resource(item, self.casing, scope_id=scope_id if extension else None)
+                             for item in (items if isinstance(items, list) else []) if isinstance(item, dict))
+            else:
+                found.append(arm_resource(body, self.casing))
+        for child in found:
+            child.namespace = child.namespace or namespace
+        return ChildResult(resources=found)
 
-    def children(self, parents: list[Resource]) -> list[Resource]:
+    def _parent_gone(self, client: Any, read: ChildRead, parent_id: str) -> bool:
+        """After a 404 on a child: whether ARM still has the parent (a GET of it). Any
+        answer but 404 keeps the parent: the child is what does not exist."""
+        from azure.core.exceptions import AzureError, ResourceNotFoundError
+
+        try:
+            client.resources.get_by_id(parent_id, api_version=read.parent_api_version,
+                                       cls=lambda _pipeline_response, _deserialized, _headers: None)
+        except ResourceNotFoundError:
+            return True
+        except AzureError:
+            return False
+        return False
+
+    def _get_pages(self, client: Any, resource_id: str, read: ChildRead) -> list[Any]:
+        """The GET body, and for a collection every `nextLink` page after it (through the
+        same client pipeline: token, retries, TLS settings)."""
+        from azure.core.rest import HttpRequest
+
+        body = client.resources.get_by_id(
+            resource_id, api_version=read.api_version,
+            cls=lambda pipeline_response, _deserialized, _headers: pipeline_response.http_response.json())
+        pages = [body]
+        seen: set[str] = set()
+        while read.collection and isinstance(body, dict) and isinstance(body.get("nextLink"), str):
+            link = body["nextLink"]
+            if link in seen:
+                raise PagingLoopError(f"ARM sent the same nextLink twice after {len(pages)} pages; the list was "
+                                      "stopped and none of it was used")
+            seen.add(link)
+            response = client.send_request(HttpRequest("GET", link))
+            response.raise_for_status()
+            body = response.json()
+            pages.append(body)
+        return pages
+
+    def children(self, parents: list[Resource]) -> tuple[list[Resource], set[str]]:
+        """The child and extension resources of `parents`, and the IDs (lower case) of the
+        parents not to evaluate: gone from ARM, or a read their policies need failed."""
         jobs = self.child_reads(parents)
         if not jobs:
-            return []
+            return [], set()
+        def subscription(scope_id: str) -> str:
+            return split_resource_id(scope_id)[2] or "00000000-0000-0000-0000-000000000000"
+
         clients: dict[str, Any] = {}
-        for _read, parent in jobs:
-            sub = split_resource_id(parent.origin.live_id or "")[2] or "00000000-0000-0000-0000-000000000000"
+        for _read, scope_id, _group in jobs:
+            sub = subscription(scope_id)
             if sub not in clients:
                 clients[sub] = self.resource_client(sub)
+        dependents = relation_dependents(self.policies)
         out: list[Resource] = []
+        skipped: dict[str, str] = {}  # parent ID (lower case) -> note
         done = 0
         with ThreadPoolExecutor(max_workers=max(1, self.options.max_concurrency)) as pool:
-            futures = [pool.submit(self.fetch_child,
-                                   clients[split_resource_id(p.origin.live_id or "")[2]
-                                           or "00000000-0000-0000-0000-000000000000"], r, p)
-                       for r, p in jobs]
-            for future in futures:  # in submission order, so output order is stable
-                out.extend(future.result())
+            futures = [pool.submit(self.fetch_child, clients[subscription(scope_id)], read, scope_id, group)
+                       for read, scope_id, group in jobs]
+            # In submission order, so output, errors and notes keep a stable order.
+            for (read, scope_id, _group), future in zip(jobs, futures, strict=True):
+                result = future.result()
+                out.extend(result.resources)
+                if result.gone is not None:
+                    skipped.setdefault(scope_id.lower(), f"{scope_id}: listed by Resource Graph but gone from "
+                                                         f"ARM ({result.gone}); deleted during the scan, not "
+                                                         "evaluated")
+                if result.error is not None:
+                    self.read.errors.append(ScanError(result.error))
+                    wanted = dependents.get(read.type.lower(), set())
+                    under = scope_id.lower() + "/"
+                    for parent in parents:
+                        pid = (parent.origin.live_id or "").lower()
+                        if parent.type.lower() in wanted and (pid == scope_id.lower() or pid.startswith(under)):
+                            skipped.setdefault(pid, f"{parent.origin.live_id}: not evaluated, its {read.type} "
+                                                    "could not be read")
                 done += 1
                 self._progress("ARM child reads", done, len(futures))
-        return out
+        self.read.notes.extend(skipped.values())
+        return out, set(skipped)
 
     def run(self) -> LiveRead:
         try:
@@ -629,12 +751,16 @@ class AzureReader:
                 continue
             seen.add(key)
             resources.append(arm_resource(row, self.casing))
-        for child in self.children(resources):
+        children, skipped = self.children(resources)
+        for child in children:
             key = (child.origin.live_id or "").lower()
             if key and key in seen:  # a group's lock is listed on the group and its resources
                 continue
             seen.add(key)
             resources.append(child)
+        if skipped:  # a skipped parent takes what was read under it along
+            resources = [r for r in resources if not _under(r, skipped)]
+        self._static_token_report()
         self.read.add("azure", resources)
         self.read.requests = self.quota.requests
         # The same failure on each query of a batch is one problem, reported once.
@@ -642,9 +768,38 @@ class AzureReader:
         self.read.errors = list(unique.values())
         return self.read
 
+    def _static_token_report(self) -> None:
+        """A token from --azure-token-env cannot be refreshed: when ARM refused it
+        mid-scan, say so once, beside the reads that failed with 401."""
+        credential = self._credential
+        if not isinstance(credential, StaticTokenCredential):
+            return
+        refused = sum(1 for e in self.read.errors if ": HTTP 401 " in e.message)
+        if refused:
+            self.read.errors.append(ScanError(
+                f"--azure-token-env {self.options.token_env}: ARM refused the token (HTTP 401) on {refused} "
+                f"read{'s' if refused != 1 else ''}, listed above; a token from the environment cannot be "
+                "refreshed, so use a credential that can (DefaultAzureCredential) for scans that outlive it"))
+
     def _progress(self, label: str, done: int, total: int) -> None:
         if self.progress is not None:
             self.progress(label, done, total)
+
+
+@dataclass
+class ChildResult:
+    """What one child read gave: resources, or an error line, or a note that the parent is gone."""
+
+    resources: list[Resource] = field(default_factory=list)
+    error: str | None = None
+    gone: str | None = None  # why the parent counts as deleted (e.g. "HTTP 404 ResourceNotFound")
+
+
+def _under(resource: Resource, skipped: set[str]) -> bool:
+    """Whether a resource is a skipped parent, or was read under one (child or extension)."""
+    rid = (resource.origin.live_id or "").lower()
+    scope = str(resource.body.get("scope") or "").lower() if isinstance(resource.body, dict) else ""
+    return any(rid == s or rid.startswith(s + "/") or scope == s for s in skipped)
 
 
 def _describe(exc: Any, what: str) -> str:
@@ -659,7 +814,17 @@ def _describe(exc: Any, what: str) -> str:
         return f"{what}: HTTP {status}{' ' + code if code else ''}: {text}"
     if "CERTIFICATE_VERIFY_FAILED" in text:
         return f"{what}: TLS certificate not trusted; pass --ca-bundle (or set REQUESTS_CA_BUNDLE) for a private CA"
-    return f"{what}: {type(exc).__name__}: {text}"
+    if isinstance(exc, PagingLoopError):
+        return f"{what}: {text}"
+    # Transport failures: the urllib3 text names host and port; what happened is enough.
+    name = type(exc).__name__
+    if name in ("IncompleteReadError", "DecodeError"):
+        return f"{what}: the answer was cut off or is not JSON ({name}), after retries"
+    if "timed out" in text.lower():
+        return f"{what}: no answer within --timeout, after retries"
+    if "reset by peer" in str(exc).lower() or "connection aborted" in str(exc).lower():
+        return f"{what}: the connection was reset, after retries"
+    return f"{what}: {name}: {text}"
 
 
 def read_azure(options: AzureLiveOptions, policies: list[Policy], progress: ProgressFn | None = None) -> LiveRead:

@@ -14,6 +14,10 @@ the API server's JSON:
 - list items lack `apiVersion`/`kind`; they are filled in;
 - Pods, ReplicaSets and Jobs a workload controller made are skipped: the owner is
   evaluated.
+- Faults: urllib3 retries resets and timeouts; a body cut short or not JSON is read
+  again (twice at most); a list that fails on any page is not used at all (an error says
+  so), a repeated `continue` token stops the list, a custom kind whose list answers 404
+  (its CRD was deleted mid-scan) is a note, and 401s get one line naming the cause.
 
 The client is imported inside functions only, so file scans never load it.
 """
@@ -33,8 +37,16 @@ PAGE_SIZE = 500
 METADATA_ONLY_ACCEPT = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json"
 
 
+# Reads of a body that arrived cut short or garbled, before giving up.
+BODY_ATTEMPTS = 3
+
+
 class ListError(Exception):
     """The API server answered a list or discovery request with an HTTP error."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 @dataclass(frozen=True)
@@ -114,6 +126,20 @@ def needed_kinds(policies: list[Policy]) -> list[str]:
     return sorted(kinds)
 
 
+def relation_kinds(policies: list[Policy]) -> dict[str, set[str]]:
+    """Related kind -> the kinds whose policies relate to it. When a list fails, those
+    kinds are not judged: their policies would take the unread objects as absent."""
+    out: dict[str, set[str]] = {}
+    for policy in policies:
+        if policy.platform is not Platform.KUBERNETES:
+            continue
+        for spec in policy.relations.values():
+            related = spec.kind or ("Namespace" if spec.relation == "namespace" else None)
+            if related:
+                out.setdefault(related, set()).update(policy.kinds)
+    return out
+
+
 def _generated(kind: str, item: dict[str, Any]) -> bool:
     """Whether a controller whose pod template policies evaluate made this object.
     Pods of other controllers (database operators, say) are kept: nothing else would
@@ -130,19 +156,30 @@ class ClusterReader:
         self.options = options
         self.read = read
         self._served: set[str] | None = None
+        self.refused = 0  # lists answered 401
+        self.failed: list[str] = []  # kinds whose list could not be read
 
     def get(self, path: str, query: list[tuple[str, Any]] | None = None, accept: str = "application/json") -> Any:
         """GET one API path as JSON through the client's own serialization, auth and
         TLS settings; an HTTP error raises ListError."""
-        self.read.requests += 1
-        method, url, headers, body, _post = self.api.param_serialize(
-            "GET", path, query_params=query or [], header_params={"Accept": accept}, auth_settings=["BearerToken"])
-        response = self.api.call_api(method, url, header_params=headers, body=body,
-                                     _request_timeout=self.options.timeout)
-        data = response.read()
-        if response.status >= 400:
-            raise ListError(f"HTTP {response.status} {response.reason}")
-        return json.loads(data) if data else {}
+        from urllib3.exceptions import ProtocolError
+
+        for attempt in range(BODY_ATTEMPTS):
+            self.read.requests += 1
+            method, url, headers, body, _post = self.api.param_serialize(
+                "GET", path, query_params=query or [], header_params={"Accept": accept},
+                auth_settings=["BearerToken"])
+            response = self.api.call_api(method, url, header_params=headers, body=body,
+                                         _request_timeout=self.options.timeout)
+            try:
+                data = response.read()
+                if response.status >= 400:
+                    raise ListError(f"HTTP {response.status} {response.reason}", response.status)
+                return json.loads(data) if data else {}
+            except (ProtocolError, ValueError):  # urllib3 retries up to the headers only
+                if attempt == BODY_ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def served_group_versions(self) -> set[str]:
         """Group/versions the API server serves (`/api` and `/apis` discovery)."""
@@ -191,13 +228,22 @@ class ClusterReader:
         accept = METADATA_ONLY_ACCEPT if kind == "Secret" else "application/json"
         out: list[Resource] = []
         token: str | None = None
+        tokens: set[str] = set()
         while True:
             page = [*query, ("limit", self.options.page_size)] + ([("continue", token)] if token else [])
             try:
                 body = self.get(path, page, accept)
             except ListError as exc:
-                self.read.errors.append(ScanError(f"{self.cluster}: listing {kind} ({path}): {exc}"))
-                return out
+                if exc.status == 404 and info.custom:
+                    self.read.notes.append(f"{self.cluster}: {kind} ({gv}) stopped being served during the scan "
+                                           "(HTTP 404, its CRD was removed?); skipped")
+                    return []
+                if exc.status == 401:
+                    self.refused += 1
+                # A list read in part is not used: relations would see the missing part as absent.
+                self.failed.append(kind)
+                self.read.errors.append(ScanError(f"{self.cluster}: listing {kind} ({path}): {exc}; not read"))
+                return []
             for item in (body or {}).get("items") or []:
                 if not isinstance(item, dict):
                     continue
@@ -207,6 +253,13 @@ class ClusterReader:
             token = ((body or {}).get("metadata") or {}).get("continue") or None
             if not token:
                 return out
+            if token in tokens:
+                self.failed.append(kind)
+                self.read.errors.append(ScanError(
+                    f"{self.cluster}: listing {kind} ({path}): the API server sent the same continue token twice "
+                    f"after {len(tokens) + 1} pages; the list was stopped and not used"))
+                return []
+            tokens.add(token)
 
     def resource(self, kind: str, gv: str, item: dict[str, Any]) -> Resource:
         item = dict(item)
@@ -223,7 +276,8 @@ class ClusterReader:
                         origin=Origin(live_id=f"{self.cluster}/{namespace or '-'}/{kind}/{name}"),
                         namespace=str(namespace) if namespace else None, api_version=gv)
 
-    def run(self, kinds: list[str], progress: ProgressFn | None) -> list[Resource]:
+    def run(self, kinds: list[str], progress: ProgressFn | None,
+            dependents: dict[str, set[str]] | None = None) -> list[Resource]:
         if "Secret" in kinds:
             self.read.notes.append(
                 f"{self.cluster}: Secrets were read as metadata only; policies that inspect Secret "
@@ -240,10 +294,50 @@ class ClusterReader:
             try:
                 out.extend(self.list_kind(kind))
             except (HTTPError, OSError, ValueError) as exc:
-                self.read.errors.append(ScanError(f"{self.cluster}: listing {kind}: {exc}"))
+                self.failed.append(kind)
+                self.read.errors.append(ScanError(f"{self.cluster}: listing {kind}: {_describe(exc)}; not read"))
             if progress is not None:
                 progress(f"{self.cluster}", done, len(kinds))
-        return out
+        if self.refused:
+            self.read.errors.append(ScanError(
+                f"{self.cluster}: the API server refused the credentials (HTTP 401) on {self.refused} "
+                f"list{'s' if self.refused != 1 else ''}, listed above; a token that expired mid-scan is refreshed "
+                "only by a kubeconfig exec or auth-provider plugin, not a static token"))
+        return self._without_dependents(out, dependents or {})
+
+    def _without_dependents(self, out: list[Resource], dependents: dict[str, set[str]]) -> list[Resource]:
+        """Leave out the objects whose policies relate to a kind that was not read, and
+        everything when Namespaces were not read (a Namespace's labels give the tier)."""
+        dropped: dict[str, str] = {}
+        for failed in self.failed:
+            if failed == "Namespace":
+                for resource in out:
+                    dropped.setdefault(resource.type, "their tier comes from Namespace labels, and Namespaces")
+            for kind in sorted(dependents.get(failed, set())):
+                dropped.setdefault(kind, f"a policy relates them to {failed}, which")
+        for kind, why in sorted(dropped.items()):
+            count = sum(1 for r in out if r.type == kind)
+            if count:
+                self.read.notes.append(f"{self.cluster}: {count} {kind} object{'s' if count != 1 else ''} not "
+                                       f"evaluated: {why} could not be read")
+        return [r for r in out if r.type not in dropped]
+
+
+def _describe(exc: Exception) -> str:
+    """A transport failure in a few words: urllib3's text names host, port and query."""
+    from urllib3.exceptions import MaxRetryError, ProtocolError, ReadTimeoutError
+
+    reason = exc.reason if isinstance(exc, MaxRetryError) and exc.reason is not None else exc
+    text = str(reason)
+    if isinstance(reason, ReadTimeoutError) or "timed out" in text.lower():
+        return "no answer within --timeout, after retries"
+    if isinstance(reason, ProtocolError) and "IncompleteRead" in text:
+        return "the answer was cut off, after retries"
+    if isinstance(reason, (ProtocolError, ConnectionError)) or "reset by peer" in text:
+        return "the connection was reset, after retries"
+    if isinstance(reason, ValueError):
+        return f"the answer is not JSON ({text}), after retries"
+    return f"{type(reason).__name__}: {text}"
 
 
 def api_clients(options: KubernetesLiveOptions) -> list[tuple[str, Any]]:
@@ -281,5 +375,5 @@ def read_kubernetes(options: KubernetesLiveOptions, policies: list[Policy],
     if not connected and options.shard is not None:
         read.notes.append(f"shard {options.shard[0]}/{options.shard[1]} holds no kube context")
     for cluster, api in connected:
-        read.add(cluster, ClusterReader(api, cluster, options, read).run(kinds, progress))
+        read.add(cluster, ClusterReader(api, cluster, options, read).run(kinds, progress, relation_kinds(policies)))
     return read
