@@ -24,6 +24,7 @@ from scanner.sources.files import (
     discover,
     display_path,
     find_units,
+    lift_to_units,
     scan_file,
     scan_units,
 )
@@ -94,6 +95,8 @@ def _scan_paths(paths: list[Path], options: ScanOptions,
         if not path.exists() and not path.is_symlink():
             result.errors.append(ScanError("no such file or directory; check the path", file=str(path)))
     existing = [p for p in paths if p.exists() or p.is_symlink()]
+    if options.sources is None or options.sources.input_kind == "auto":
+        existing = lift_to_units(existing)
     # Helm charts and Kustomize directories are rendered/built as units; their files
     # are listed as part of the unit, not scanned one by one.
     units = find_units(existing, options.sources)

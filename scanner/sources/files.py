@@ -270,6 +270,29 @@ class ScanUnit:
     top: Path | None = None  # the path given on the command line it was found under
 
 
+_UNIT_MARKERS = ("Chart.yaml", "kustomization.yaml", "kustomization.yml", "Kustomization")
+
+
+def lift_to_units(paths: list[Path]) -> list[Path]:
+    """Replace a named file that belongs to a Helm chart or a Kustomize directory by that
+    directory, so that it is scanned as part of its unit (pre-commit passes changed
+    files one by one: a changed template must render its chart, not be read raw).
+    The search stops at a repository root (`.git`) and never goes above it."""
+    lifted: list[Path] = []
+    for path in paths:
+        target = path
+        if path.is_file() and path.suffix.lower() in YAML_SUFFIXES | {".tpl", ".txt", ".json"}:
+            for parent in list(path.resolve().parents)[:6]:
+                if any((parent / marker).is_file() for marker in _UNIT_MARKERS):
+                    target = Path(os.path.relpath(parent)) if not path.is_absolute() else parent
+                    break
+                if (parent / ".git").exists():
+                    break
+        if target not in lifted:
+            lifted.append(target)
+    return lifted
+
+
 def find_units(paths: list[Path], sources: SourceOptions | None = None) -> list[ScanUnit]:
     """Chart and kustomization directories under `paths`, recognised by their
     `Chart.yaml` / `kustomization.yaml` (content and name, wherever they sit).

@@ -50,8 +50,12 @@ def test_values_rejected_by_the_schema_are_exit_2() -> None:
     assert [e["file"] for e in report["errors"]] == ["helm/odoo"]
 
 
-def test_a_template_named_on_its_own_is_skipped_with_a_reason() -> None:
-    # pre-commit passes single files: a template is not a manifest until rendered.
-    _, report, _ = scan_json("helm/odoo/templates/deployment.yaml", cwd=FIXTURES)
-    assert [(f["status"], f["reason"]) for f in report["files"]] == [
-        ("skipped", "Helm template: scan the chart directory to render it")]
+def test_a_changed_template_named_alone_renders_its_chart() -> None:
+    # What pre-commit does: it passes only the changed file.
+    code, report, _ = scan_json("helm/odoo/templates/deployment.yaml", "--all-outcomes", *POLICIES, cwd=FIXTURES)
+    assert code == 0
+    assert report["errors"] == []
+    (chart,) = [f for f in report["files"] if f["path"] == "helm/odoo"]
+    assert chart["status"] == "scanned"
+    ids = {f["resource"]["id"] for f in report["findings"]}
+    assert "Deployment/-/release-name-odoo" in ids

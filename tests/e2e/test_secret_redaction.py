@@ -9,6 +9,7 @@ findings must be there, and the values must not.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -31,7 +32,7 @@ def test_the_fixtures_really_hold_the_planted_values() -> None:
         assert all(value in text for value in values), path
 
 
-@pytest.mark.parametrize("fmt", ["json", "text", "sarif"])
+@pytest.mark.parametrize("fmt", ["json", "text", "sarif", "junit", "markdown", "github"])
 def test_planted_secrets_never_appear_in_reports(fmt: str) -> None:
     done = tierscan("scan", *PLANTED, "--format", fmt, "--all-outcomes", "--fail-on", "none")
     assert done.returncode == 0, done.stderr
@@ -50,5 +51,14 @@ def test_planted_secrets_never_appear_in_reports(fmt: str) -> None:
     elif fmt == "sarif":
         rules = {r["ruleId"] for run in json.loads(done.stdout)["runs"] for r in run["results"]}
         assert {"SEC-K8S-007", "SEC-K8S-008"} <= rules
-    else:
+    else:  # text, junit, markdown and GitHub annotations all name the failing policies
         assert "SEC-K8S-007" in done.stdout and "SEC-K8S-008" in done.stdout
+
+
+def test_planted_secrets_never_appear_in_recovery_reports_or_the_baseline(tmp_path: Path) -> None:
+    baseline = tmp_path / "baseline.json"
+    tierscan("scan", *PLANTED, "--write-baseline", baseline, "--fail-on", "none")
+    assert "tierscan-fake-" not in baseline.read_text()
+    for fmt in ("text", "json", "html"):
+        done = tierscan("recovery", *PLANTED, "--format", fmt, "--fail-on", "none")
+        assert "tierscan-fake-" not in done.stdout + done.stderr, fmt
