@@ -53,9 +53,10 @@ def test_values_rejected_by_the_schema_are_exit_2() -> None:
 def test_a_changed_template_named_alone_renders_its_chart() -> None:
     # What pre-commit does: it passes only the changed file.
     code, report, _ = scan_json("helm/odoo/templates/deployment.yaml", "--all-outcomes", *POLICIES, cwd=FIXTURES)
-    assert code == 0
+    assert code == 1  # the chart's default values run one replica: HA-K8S-901 fails
     assert report["errors"] == []
     (chart,) = [f for f in report["files"] if f["path"] == "helm/odoo"]
     assert chart["status"] == "scanned"
-    ids = {f["resource"]["id"] for f in report["findings"]}
-    assert "Deployment/-/release-name-odoo" in ids
+    assert {(f["policy"], f["outcome"], f["resource"]["id"], f["location"]["file"]) for f in report["findings"]} == {
+        ("HA-K8S-901", "fail", "Deployment/-/release-name-odoo", "helm/odoo/templates/deployment.yaml"),
+        ("SEC-K8S-901", "pass", "Deployment/-/release-name-odoo", "helm/odoo/templates/deployment.yaml")}
