@@ -13,6 +13,8 @@ import math
 from html import escape
 from typing import Any
 
+from scanner.recovery.assess import fmt_minutes
+
 SCOPES = (("node", "pod/node loss"), ("zone", "zone loss"), ("region", "region loss"))
 TIER_ORDER = ("critical", "high", "medium", "low")
 SEVERITY_ORDER = ("critical", "high", "medium", "low", "info")
@@ -52,18 +54,8 @@ svg text{font-family:system-ui,sans-serif}
 
 
 def _minutes(value: Any) -> str:
-    if value is None:
-        return "n/a"
-    if value == "unbounded":
-        return "unbounded"
-    number = float(value)
-    if number == 0:
-        return "0 min"
-    if number < 1:
-        return f"{number * 60:.0f} s"
-    if number >= 120 and number % 60 == 0:
-        return f"{number / 60:.0f} h"
-    return f"{number:g} min"
+    """A figure from the JSON assessment (minutes, or "unbounded"), as the text report shows it."""
+    return fmt_minutes(math.inf if value == "unbounded" else None if value is None else float(value))
 
 
 def _bar_width(value: Any) -> float:
