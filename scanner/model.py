@@ -71,7 +71,7 @@ class FileStatus(str, enum.Enum):
     ERROR = "error"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Position:
     line: int
     column: int
@@ -94,7 +94,7 @@ class Locator:
         return ""
 
 
-@dataclass
+@dataclass(slots=True)  # many thousands per scan: slots halve their memory
 class Origin:
     """Where a resource came from: a file (with a locator) or a live resource ID."""
 
@@ -125,7 +125,7 @@ class Origin:
         return self.file, position, found_rel
 
 
-@dataclass
+@dataclass(slots=True)
 class Resource:
     """One normalized object: a Kubernetes API object or an Azure resource in ARM shape."""
 
@@ -174,7 +174,7 @@ class Resource:
         return f"{self.type} {self.name}"
 
 
-@dataclass
+@dataclass(slots=True)
 class Location:
     file: str | None
     line: int | None = None
@@ -183,7 +183,7 @@ class Location:
     live_id: str | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class Finding:
     policy_id: str
     outcome: Outcome

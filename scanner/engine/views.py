@@ -35,7 +35,7 @@ _TEMPLATE_PATHS: dict[str, JsonPath] = {
 CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
 
 
-@dataclass
+@dataclass(slots=True)
 class Subject:
     document: dict[str, Any]
     # Path prefix (in the body) of the view's document; "context" paths map to the root.
