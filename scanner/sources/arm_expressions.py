@@ -29,6 +29,15 @@ class Unresolved:
         return self.expression
 
 
+def as_text(value: Any) -> str:
+    """A value as it appears in a resource name: unknown values as `<expression>`."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, Unresolved):
+        return f"<{value.expression}>"
+    return str(value)
+
+
 class ExpressionError(ValueError):
     pass
 

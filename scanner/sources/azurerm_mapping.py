@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scanner.model import JsonPath
-from scanner.sources.arm_expressions import Unresolved
+from scanner.sources.arm_expressions import Unresolved, as_text
 from scanner.sources.terraform_block import TfBlock
 
 # (terraform type, terraform name) -> (ARM type, ARM name) of another mapped resource,
@@ -83,15 +83,8 @@ class _Out:
                 return
 
     def done(self) -> Mapped:
-        return Mapped(str(self.body["type"]), _name_text(self.body["name"]), self.body, self.sources)
+        return Mapped(str(self.body["type"]), as_text(self.body["name"]), self.body, self.sources)
 
-
-def _name_text(name: Any) -> str:
-    if isinstance(name, str):
-        return name
-    if isinstance(name, Unresolved):
-        return f"<{name.expression}>"
-    return str(name)
 
 
 def enabled(value: Any) -> str:
@@ -213,7 +206,7 @@ def postgresql_flexible_server(block: TfBlock, resolve: RefResolver) -> list[Map
 def postgresql_flexible_server_configuration(block: TfBlock, resolve: RefResolver) -> list[Mapped]:
     server = parent_name(block.get("server_id"), resolve)
     name = block.get("name")
-    full = f"{_name_text(server)}/{_name_text(name)}"
+    full = f"{as_text(server)}/{as_text(name)}"
     out = _Out("Microsoft.DBforPostgreSQL/flexibleServers/configurations", full)
     out.attr(block, "value", ("properties", "value"), str)
     out.put(("properties", "source"), "user-override", ("value",))
@@ -307,7 +300,7 @@ def kubernetes_cluster(block: TfBlock, resolve: RefResolver) -> list[Mapped]:
 def kubernetes_cluster_node_pool(block: TfBlock, resolve: RefResolver) -> list[Mapped]:
     cluster = parent_name(block.get("kubernetes_cluster_id"), resolve)
     out = _Out("Microsoft.ContainerService/managedClusters/agentPools",
-               f"{_name_text(cluster)}/{_name_text(block.get('name'))}")
+               f"{as_text(cluster)}/{as_text(block.get('name'))}")
     base: JsonPath = ("properties",)
     _agent_pool(out, block, base, ())
     out.body["properties"].pop("name", None)
@@ -507,7 +500,7 @@ def container_registry(block: TfBlock, resolve: RefResolver) -> list[Mapped]:
     for index, replica in enumerate(block.all_blocks("georeplications")):
         location = replica.get("location")
         child = _Out("Microsoft.ContainerRegistry/registries/replications",
-                     f"{registry.name}/{_name_text(location)}")
+                     f"{registry.name}/{as_text(location)}")
         prefix: JsonPath = ("georeplications", index)
         child.sources[("name",)] = prefix
         child.attr(replica, "location", ("location",), prefix=prefix)

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from scanner.model import JsonPath, Origin, Platform, Position, Resource
-from scanner.sources.arm_expressions import Unresolved
+from scanner.sources.arm_expressions import Unresolved, as_text
 from scanner.sources.line_table import LineTableLocator
 from scanner.sources.terraform_block import walk_unresolved
 
@@ -578,13 +578,13 @@ def _emit_one(rtype: str, api: str, obj: Any, evaluator: _Evaluator, module: _Mo
     body.pop("dependsOn", None)
     scope = body.get("scope")
     if isinstance(scope, _ResourceRef):
-        body["scope"] = f"{scope.type}/{_text(scope.name)}"
+        body["scope"] = f"{scope.type}/{as_text(scope.name)}"
     name = body.get("name")
-    full_type, full_name = rtype, _text(name)
+    full_type, full_name = rtype, as_text(name)
     if parent is not None and "/" not in rtype:
         full_type, full_name = f"{parent.type}/{rtype}", f"{parent.name}/{full_name}"
     elif isinstance(parent_ref, _ResourceRef):
-        full_name = f"{_text(parent_ref.name)}/{full_name}"
+        full_name = f"{as_text(parent_ref.name)}/{full_name}"
         if "/" not in rtype:
             full_type = f"{parent_ref.type}/{rtype}"
     body["type"], body["name"] = full_type, full_name
@@ -617,13 +617,6 @@ def _record_positions(node: Any, path: JsonPath, locator: LineTableLocator) -> N
                     if pair.data == "pair":
                         _record_positions(pair, (*path, index, _key(pair)), locator)
 
-
-def _text(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, Unresolved):
-        return f"<{value.expression}>"
-    return str(value)
 
 
 def _plain(value: Any) -> Any:
