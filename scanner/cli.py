@@ -117,6 +117,8 @@ def scan(paths: tuple[Path, ...], fmt: str, output: Path | None, fail_on: str | 
 
     targets = list(paths) or [Path()]
     extras = [_parse_report(spec) for spec in extra_reports]
+    for destination, option in [(output, "--output"), *((file, "--report") for _fmt, file in extras)]:
+        _check_writable(destination, option)
     try:
         config = load_config(config_path or find_config(targets[0]))
     except ConfigError as exc:
@@ -156,8 +158,7 @@ def scan(paths: tuple[Path, ...], fmt: str, output: Path | None, fail_on: str | 
     from scanner.scan import no_cycle_collection
 
     with no_cycle_collection():  # rendering builds many objects and no cycles; see scan.py
-        text = _render(fmt, result, policies, category, output)
-    _emit(text, output)
+        _write_report(fmt, result, policies, category, output)
     for extra_format, extra_file in extras:
         with no_cycle_collection():
             rendered = _render(extra_format, result, policies, category, extra_file)
@@ -177,6 +178,17 @@ def _parse_report(spec: str) -> tuple[str, Path]:
     if not sep or name not in FORMATS or not file:
         _fail_usage(f"--report {spec!r}: expected FORMAT=FILE with FORMAT one of {', '.join(FORMATS)}")
     return name, Path(file)
+
+
+def _check_writable(path: Path | None, option: str) -> None:
+    """Fail before scanning, not after, when a report could not be written."""
+    if path is None:
+        return
+    parent = path.parent if str(path.parent) else Path()
+    if not parent.is_dir():
+        _fail_usage(f"{option} {path}: directory {parent} does not exist; create it or choose another path")
+    if path.is_dir():
+        _fail_usage(f"{option} {path}: is a directory; give a file name")
 
 
 def _fail_usage(message: str) -> NoReturn:
@@ -208,11 +220,35 @@ def _render(fmt: str, result: Any, policies: list[Any], category: str, output: P
     return render(result, policies)
 
 
+def _write_report(fmt: str, result: Any, policies: list[Any], category: str, output: Path | None) -> None:
+    """Render the report to `output` (or stdout). JSON and SARIF are written as they are
+    encoded, so a 10,000-app report (hundreds of MB) is never held in memory whole."""
+    from scanner.report import streaming_formatter
+
+    render_to = streaming_formatter(fmt)
+    if render_to is None:
+        _emit(_render(fmt, result, policies, category, output), output)
+        return
+    extra = {"category": category} if fmt == "sarif" else {}
+    if output is None:
+        render_to(result, policies, sys.stdout.write, **extra)
+        sys.stdout.flush()
+        return
+    try:
+        with output.open("w", encoding="utf-8") as handle:
+            render_to(result, policies, handle.write, **extra)
+    except OSError as exc:
+        _fail_usage(f"--output {output}: cannot write the report ({exc.strerror}); check the path and permissions")
+
+
 def _emit(text: str, output: Path | None) -> None:
     if output is None:
         click.echo(text, nl=False)
     else:
-        output.write_text(text, encoding="utf-8")
+        try:
+            output.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            _fail_usage(f"--output {output}: cannot write the report ({exc.strerror}); check the path and permissions")
 
 
 @main.command()

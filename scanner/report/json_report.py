@@ -11,7 +11,9 @@
 from __future__ import annotations
 
 import io
-import json
+import math
+from collections.abc import Callable, Iterable
+from json.encoder import encode_basestring_ascii as _escape
 from typing import Any
 
 from scanner import __version__
@@ -50,29 +52,148 @@ def finding_dict(f: Finding, policies: dict[str, Policy]) -> dict[str, Any]:
 
 
 def render(result: ScanResult, policies: list[Policy]) -> str:
+    buffer = io.StringIO()
+    render_to(result, policies, buffer.write)
+    return buffer.getvalue()
+
+
+def render_to(result: ScanResult, policies: list[Policy], write: Callable[[str], object]) -> None:
+    """Write the report piece by piece; each finding's dict is built only as it is written,
+    so a large report never exists whole in memory (10,000 apps: ~300 MB of text)."""
     by_id = {p.id: p for p in policies}
     doc = {
         "version": 1,
         "tool": {"name": "tierscan", "version": __version__},
         "summary": summary(result),
-        "findings": [finding_dict(f, by_id) for f in sorted(result.findings, key=sort_key)],
-        "files": [{"path": f.path, "status": f.status.value, "kind": f.kind, "reason": f.reason,
-                   "resources": f.resources} for f in sorted(result.files, key=lambda f: f.path)],
+        "findings": LazyArray(finding_dict(f, by_id) for f in sorted(result.findings, key=sort_key)),
+        "files": LazyArray({"path": f.path, "status": f.status.value, "kind": f.kind, "reason": f.reason,
+                            "resources": f.resources} for f in sorted(result.files, key=lambda f: f.path)),
         "errors": [{"message": e.message, "file": e.file, "line": e.line, "policy": e.policy_id}
                    for e in result.errors],
     }
-    return encode(doc)
+    encode_to(doc, write)
+
+
+class LazyArray:
+    """An iterable the encoders write as a JSON array, consuming it once, item by item."""
+
+    __slots__ = ("items",)
+
+    def __init__(self, items: Iterable[Any]) -> None:
+        self.items = items
 
 
 def encode(doc: Any) -> str:
-    """json.dumps(doc, indent=2), streamed: with an indent, `json` uses its pure-Python
-    encoder, and joining its millions of pieces at once doubled peak memory on large
-    scans. Writing them into a buffer as they come is byte-identical."""
+    """json.dumps(doc, indent=2) + "\n", byte for byte; see encode_to."""
     buffer = io.StringIO()
-    for chunk in json.JSONEncoder(indent=2).iterencode(doc):
-        buffer.write(chunk)
-    buffer.write("\n")
+    encode_to(doc, buffer.write)
     return buffer.getvalue()
+
+
+def encode_to(doc: Any, write: Callable[[str], object]) -> None:
+    """Write json.dumps(doc, indent=2) + "\n", byte for byte, about twice as fast, in
+    pieces of a few thousand values (LazyArray values are written as arrays).
+
+    With an indent, CPython 3.11's `json` falls back to its pure-Python, generator-based
+    encoder, which was a third of a 1000-app scan. This walks the tree with plain loops
+    and escapes strings with the same C function `json` uses (`encode_basestring_ascii`).
+    tests/unit/test_json_encode.py checks it against json.dumps on awkward values.
+    """
+    _IndentedEncoder(write).encode(doc)
+
+
+_CONTAINERS = (dict, list, tuple, LazyArray)
+
+
+class _IndentedEncoder:
+    """One use: encode(doc) writes what json.dumps(doc, indent=2) + "\n" gives."""
+
+    FLUSH_EVERY = 4096  # pieces; a flush joins them and hands the text to `write`
+
+    def __init__(self, write: Callable[[str], object]) -> None:
+        self.write = write
+        self.parts: list[str] = []
+        # Separators per depth: "\n" + two spaces per level, made once.
+        self.newlines: list[str] = ["\n"]
+
+    def encode(self, doc: Any) -> None:
+        if isinstance(doc, _CONTAINERS):
+            self._container(doc, 0)
+        else:
+            self.parts.append(_scalar(doc))
+        self.parts.append("\n")
+        self.write("".join(self.parts))
+        self.parts.clear()
+
+    def _newline(self, depth: int) -> str:
+        while len(self.newlines) <= depth:
+            self.newlines.append("\n" + "  " * len(self.newlines))
+        return self.newlines[depth]
+
+    def _container(self, value: Any, depth: int) -> None:
+        parts, out = self.parts, self.parts.append
+        inner, outer = self._newline(depth + 1), self._newline(depth)
+        separator = "," + inner
+        if isinstance(value, dict):
+            if not value:
+                out("{}")
+                return
+            out("{" + inner)
+            for key, item in value.items():
+                out(_escape(key if isinstance(key, str) else _key_text(key)))
+                out(": ")
+                if isinstance(item, str):
+                    out(_escape(item))
+                elif isinstance(item, _CONTAINERS):
+                    self._container(item, depth + 1)
+                else:
+                    out(_scalar(item))
+                out(separator)
+            parts[-1] = outer + "}"  # the last separator becomes the closing brace
+        else:
+            out("[" + inner)
+            empty = True
+            for item in value.items if isinstance(value, LazyArray) else value:
+                empty = False
+                if isinstance(item, str):
+                    out(_escape(item))
+                elif isinstance(item, _CONTAINERS):
+                    self._container(item, depth + 1)
+                else:
+                    out(_scalar(item))
+                out(separator)
+            parts[-1] = "[]" if empty else outer + "]"
+        if len(parts) > self.FLUSH_EVERY:
+            self.write("".join(parts))
+            parts.clear()
+
+
+def _scalar(value: Any) -> str:
+    """A non-container value as `json` writes it (allow_nan=True, as json.dumps)."""
+    if isinstance(value, str):
+        return _escape(value)
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, int):
+        return int.__repr__(value)
+    if isinstance(value, float):
+        if value != value:
+            return "NaN"
+        if value in (math.inf, -math.inf):
+            return "Infinity" if value > 0 else "-Infinity"
+        return float.__repr__(value)
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def _key_text(key: Any) -> str:
+    """A non-string dict key as `json` turns it into a string (it never escapes it twice)."""
+    if isinstance(key, (int, float)) or key is None:
+        return _scalar(key)
+    raise TypeError(f"keys must be str, int, float, bool or None, not {type(key).__name__}")
 
 
 def summary(result: ScanResult) -> dict[str, Any]:

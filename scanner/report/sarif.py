@@ -16,8 +16,9 @@ output is instead checked against the OASIS schema and the Multitool in the test
 
 from __future__ import annotations
 
+import io
 import urllib.parse
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ from scanner import __version__
 from scanner.engine.policy import SECURITY_SEVERITY, Policy
 from scanner.model import Finding, Outcome, ScanResult, Severity
 from scanner.report.common import fingerprint, sort_key
-from scanner.report.json_report import encode
+from scanner.report.json_report import LazyArray, encode_to
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 LIVE_URI_PREFIX = "tierscan-live"
@@ -118,7 +119,16 @@ def result(f: Finding, rule_index: int) -> dict[str, Any]:
 
 def render(result_: ScanResult, policies: list[Policy], category: str = "tierscan",
            root: Path | None = None, extra_rules: Sequence[dict[str, Any]] = ()) -> str:
-    """`extra_rules`: ready reportingDescriptors for findings that come from code rather
+    buffer = io.StringIO()
+    render_to(result_, policies, buffer.write, category, root, extra_rules)
+    return buffer.getvalue()
+
+
+def render_to(result_: ScanResult, policies: list[Policy], write: Callable[[str], object],
+              category: str = "tierscan", root: Path | None = None,
+              extra_rules: Sequence[dict[str, Any]] = ()) -> None:
+    """Write the log piece by piece; each result is built only as it is written.
+    `extra_rules`: ready reportingDescriptors for findings that come from code rather
     than policy files (the recovery assessment's DR-SVC-* rules); listed after the policies."""
     ordered = sorted(policies, key=lambda p: p.id)
     index = {p.id: i for i, p in enumerate(ordered)}
@@ -151,7 +161,7 @@ def render(result_: ScanResult, policies: list[Policy], category: str = "tiersca
             "toolExecutionNotifications": notifications,
         }],
         "columnKind": "unicodeCodePoints",
-        "results": [result(f, index[f.policy_id]) for f in reported],
+        "results": LazyArray(result(f, index[f.policy_id]) for f in reported),
     }
     log = {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
-    return encode(log)
+    encode_to(log, write)

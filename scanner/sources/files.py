@@ -23,7 +23,7 @@ from scanner.model import FileRecord, FileStatus, Resource, ScanError
 # Helm, Kustomize and Terraform load inside the functions that use them, so the
 # pre-commit case (one manifest) does not pay for them at start-up.
 from scanner.sources import jsonc, kubernetes_yaml, safe_yaml
-from scanner.sources.locate import JsonLocator, YamlLocator
+from scanner.sources.locate import JsonLocator, RecordedYamlLocator, YamlLocator
 from scanner.sources.options import SourceOptions
 
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -139,7 +139,7 @@ def _scan_yaml(path: Path, text: str, shown: str) -> FileScan:
         return FileScan(FileRecord(shown, FileStatus.SKIPPED, "helm-template",
                                    "Helm template: scan the chart directory to render it"))
     try:
-        docs = safe_yaml.load_documents(text)
+        docs, positions = safe_yaml.load_documents_with_positions(text)
     except safe_yaml.UnsafeYamlError as exc:
         message = f"refused YAML: {exc.problem}"
         return failed(shown, "yaml", message, exc.line)
@@ -152,7 +152,8 @@ def _scan_yaml(path: Path, text: str, shown: str) -> FileScan:
     except RecursionError:
         message = "invalid YAML: nested too deeply to read"
         return failed(shown, "yaml", message)
-    resources, _notes = kubernetes_yaml.resources_from_documents(docs, shown, YamlLocator(text))
+    locator = YamlLocator(text) if positions is None else RecordedYamlLocator(docs, positions, text)
+    resources, _notes = kubernetes_yaml.resources_from_documents(docs, shown, locator)
     if not resources:
         reason = kubernetes_yaml.classify_non_k8s(shown, docs)
         return FileScan(FileRecord(shown, FileStatus.SKIPPED, "yaml", reason))

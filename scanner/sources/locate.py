@@ -8,6 +8,7 @@ walk the property path to the nearest node that exists.
 from __future__ import annotations
 
 import json
+from array import array
 from typing import Any
 
 import yaml
@@ -141,6 +142,75 @@ class YamlLocator(_TextLines, Locator):
             if found is not None:
                 return Position(found[0] + 1, found[1] + 1), path[:depth]
         return Position(1, 1), ()
+
+
+class RecordedYamlLocator(Locator):
+    """Positions recorded while the file was read (safe_yaml.record_positions).
+
+    The table of each document lists positions in document order; the document's
+    values, walked in the same order, say which path each one belongs to. Walking
+    dicts is several times cheaper than parsing the text again, and the text itself is
+    not kept: only when it holds an inline suppression (`tierscan:ignore`), for
+    `line_text`. The per-document index is built on the first question and dropped by
+    `release`, as YamlLocator's.
+    """
+
+    def __init__(self, documents: list[Any], tables: list[array[int]], text: str) -> None:
+        self._documents = documents
+        self._tables = tables
+        self._lines = text.splitlines() if "tierscan:ignore" in text else None
+        self._index: dict[int, dict[JsonPath, tuple[int, int]]] = {}
+
+    def release(self) -> None:
+        self._index = {}
+
+    def line_text(self, line: int) -> str:
+        # Without the marker in the file, no line can hold a suppression.
+        lines = self._lines
+        return lines[line - 1] if lines is not None and 1 <= line <= len(lines) else ""
+
+    def locate(self, document: int, path: JsonPath) -> tuple[Position, JsonPath]:
+        index = self._index.get(document)
+        if index is None:
+            index = self._index[document] = self._build(document)
+        for depth in range(len(path), -1, -1):
+            found = index.get(path[:depth])
+            if found is not None:
+                return Position(found[0] + 1, found[1] + 1), path[:depth]
+        return Position(1, 1), ()
+
+    def _build(self, document: int) -> dict[JsonPath, tuple[int, int]]:
+        if not 0 <= document < len(self._tables):
+            return {}
+        table = self._tables[document]
+        index: dict[JsonPath, tuple[int, int]] = {(): (table[0], table[1])}
+        seen: set[int] = set()
+        cursor = 2
+
+        def visit(value: Any, path: JsonPath) -> None:
+            nonlocal cursor
+            if id(value) in seen:  # an alias: indexed where its anchor is
+                return
+            seen.add(id(value))
+            pairs = value.items() if isinstance(value, dict) else enumerate(value)
+            for key, child in pairs:
+                child_path = (*path, key)
+                index[child_path] = (table[cursor], table[cursor + 1])
+                cursor += 2
+                if isinstance(child, (dict, list)):
+                    visit(child, child_path)
+
+        root = self._documents[document]
+        try:
+            if isinstance(root, (dict, list)):
+                visit(root, ())
+        except IndexError:  # more values than positions
+            cursor = -1
+        if cursor != len(table):
+            # The values no longer match what was read (something changed a body):
+            # no position is better than a wrong one.
+            return {(): (table[0], table[1])}
+        return index
 
 
 class _PosNode:

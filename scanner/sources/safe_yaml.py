@@ -12,6 +12,8 @@
 from __future__ import annotations
 
 import re
+from array import array
+from collections.abc import Callable
 from typing import Any
 
 import yaml
@@ -91,6 +93,18 @@ def _depth(text: str) -> tuple[int, int | None]:
 
 def load_documents(text: str) -> list[Any]:
     """All documents of a YAML stream, read safely (see the module docstring)."""
+    return load_documents_with_positions(text)[0]
+
+
+def load_documents_with_positions(text: str) -> tuple[list[Any], list[array[int]] | None]:
+    """All documents, read safely, and where their keys and items start.
+
+    The second value holds, per document, the 0-based (line, column) pairs of the
+    document's root, then of every mapping key and sequence item in document order
+    (see `record_positions`); scanner.sources.locate.RecordedYamlLocator reads it. It is
+    None when the text needed PyYAML's own constructor (see `_convert`), whose documents
+    are returned instead: positions then come from re-reading the text, if ever needed.
+    """
     if _DEEP_FLOW.search(text) or _DEEP_BLOCK.search(text):
         depth, line = _depth(text)
         if depth > MAX_DEPTH:
@@ -103,6 +117,95 @@ def load_documents(text: str) -> list[Any]:
             raise UnsafeYamlError(f"aliases expand to more than {MAX_EXPANDED_NODES:,} nodes "
                                   "(an alias bomb?); refused", line)
     try:
-        return list(yaml.load_all(text, Loader=StrictSafeLoader))
+        try:
+            return record_positions(text)
+        except _NotPlain:
+            return list(yaml.load_all(text, Loader=StrictSafeLoader)), None
     except RecursionError:
         raise UnsafeYamlError("nested too deeply to read", None) from None
+
+
+class _NotPlain(Exception):
+    """The text uses something `record_positions` leaves to PyYAML's constructor."""
+
+
+_STR, _MAP, _SEQ = "tag:yaml.org,2002:str", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"
+# The implicit scalar types the resolver assigns, built by PyYAML's own safe constructor
+# so that values are exactly what `yaml.safe_load` gives.
+_SCALARS: dict[str, Callable[[Any, Any], Any]] = {
+    "tag:yaml.org,2002:int": yaml.constructor.SafeConstructor.construct_yaml_int,
+    "tag:yaml.org,2002:float": yaml.constructor.SafeConstructor.construct_yaml_float,
+    "tag:yaml.org,2002:bool": yaml.constructor.SafeConstructor.construct_yaml_bool,
+    "tag:yaml.org,2002:null": yaml.constructor.SafeConstructor.construct_yaml_null,
+    "tag:yaml.org,2002:timestamp": yaml.constructor.SafeConstructor.construct_yaml_timestamp,
+}
+
+
+def record_positions(text: str) -> tuple[list[Any], list[array[int]]]:
+    """Documents built from libyaml's node tree, recording positions on the way.
+
+    One parse gives both the values and, for the few files with findings, their line
+    numbers (before, those files were parsed a second time). It also beats PyYAML's
+    generic constructor: plain strings, the bulk of any manifest, are taken straight
+    from the node. Anything unusual (explicit tags, merge keys `<<`, non-string or
+    duplicate keys) raises _NotPlain, and the caller reads the text the standard way,
+    so every value and every error stays exactly what StrictSafeLoader gives.
+    Aliases yield the anchor's object, shared, as PyYAML does; positions are recorded
+    only where the anchor is, and RecordedYamlLocator skips repeats the same way.
+    """
+    loader = _Base(text)
+    documents: list[Any] = []
+    tables: list[array[int]] = []
+    try:
+        while loader.check_node():
+            root = loader.get_node()
+            table = array("i")
+            mark = root.start_mark
+            table.append(mark.line)
+            table.append(mark.column)
+            documents.append(_convert(root, table, {}, loader))
+            tables.append(table)
+    finally:
+        loader.dispose()
+    return documents, tables
+
+
+def _convert(node: yaml.Node, table: array[int], built: dict[int, Any], loader: Any) -> Any:
+    cls = node.__class__
+    if cls is yaml.ScalarNode:
+        if node.tag == _STR:
+            return node.value
+        scalar = _SCALARS.get(node.tag)
+        if scalar is None:
+            raise _NotPlain(node.tag)
+        return scalar(loader, node)
+    known = built.get(id(node))
+    if known is not None:  # an alias of a collection built before
+        return known
+    append = table.append
+    if cls is yaml.MappingNode and node.tag == _MAP:
+        mapping: dict[str, Any] = {}
+        built[id(node)] = mapping
+        for key_node, value_node in node.value:
+            if key_node.__class__ is not yaml.ScalarNode or key_node.tag != _STR:
+                raise _NotPlain("key")
+            key = key_node.value
+            if key in mapping:
+                raise _NotPlain("duplicate key")  # StrictSafeLoader words the error
+            mark = key_node.start_mark
+            append(mark.line)
+            append(mark.column)
+            mapping[key] = (value_node.value if value_node.__class__ is yaml.ScalarNode and value_node.tag == _STR
+                            else _convert(value_node, table, built, loader))
+        return mapping
+    if cls is yaml.SequenceNode and node.tag == _SEQ:
+        sequence: list[Any] = []
+        built[id(node)] = sequence
+        for item in node.value:
+            mark = item.start_mark
+            append(mark.line)
+            append(mark.column)
+            sequence.append(item.value if item.__class__ is yaml.ScalarNode and item.tag == _STR
+                            else _convert(item, table, built, loader))
+        return sequence
+    raise _NotPlain(node.tag)

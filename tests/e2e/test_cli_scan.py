@@ -43,6 +43,20 @@ def test_exit_codes_follow_fail_on() -> None:
     assert tierscan("scan", good, "--format", "yaml").returncode == 2  # usage error
 
 
+def test_report_destination_checked_before_scanning(tmp_path: Path) -> None:
+    good = FIXTURES / "e2e" / "mixed-bad" / "good.yaml"
+    missing = tmp_path / "no-such-dir" / "out.sarif"
+    for args in (("--output", missing), ("--report", f"json={missing}")):
+        done = tierscan("scan", good, *args)
+        assert done.returncode == 2
+        assert done.stderr == (f"tierscan: error: {args[0]} {missing}: directory {missing.parent} does not exist; "
+                               "create it or choose another path\n")
+    # Streamed to a file, the JSON report is the same document as on stdout.
+    written = tmp_path / "out.json"
+    assert tierscan("scan", good, "--format", "json", "--output", written).stdout == ""
+    assert json.loads(written.read_text()) == scan_json(good)[1]
+
+
 def test_suppression_with_reason_suppresses_and_expired_does_not() -> None:
     code, report, _ = scan_json(FIXTURES / "e2e" / "suppressed")
     by_name = {f["resource"]["name"]: f for f in report["findings"] if f["policy"] == "HA-K8S-001"}
