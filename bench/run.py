@@ -7,7 +7,9 @@ and each in its own subprocess (so every figure includes interpreter start-up):
 - `tierscan scan DIR --format json --output /dev/null`;
 - tierscan on a single manifest (the pre-commit case), beside `python -c pass`;
 - with --checkov, Checkov from its own virtual environment (bench/.venv-checkov; never a
-  project dependency) on the 100- and 300-app corpora.
+  project dependency) on the 100- and 300-app corpora;
+- for --iac-sizes, an ARM + Terraform corpus from bench/gen_iac_corpus.py: its parse floor
+  (json.load of every .json, python-hcl2 of every .tf) and the same tierscan scan.
 
 Reports the median wall time of --repeat runs, the ratio to the floor and the peak RSS
 of each child (from GNU time, or os.wait4), as a Markdown table on stdout (and in
@@ -16,6 +18,7 @@ of each child (from GNU time, or os.wait4), as a Markdown table on stdout (and i
     .venv/bin/python bench/run.py                       # 100 and 1000 apps, 5 runs each
     .venv/bin/python bench/run.py --sizes 100,1000,10000 --repeat 3 --output bench/results.md
     .venv/bin/python bench/run.py --sizes 100 --checkov --checkov-sizes 100,300
+    .venv/bin/python bench/run.py --sizes 100 --iac-sizes 100,1000 --repeat 3
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from typing import Any
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 GENERATOR = ROOT.parent / "shared" / "bench" / "gen-k8s-corpus"
+IAC_GENERATOR = BENCH / "gen_iac_corpus.py"
 CHECKOV_VENV = BENCH / ".venv-checkov"
 GNU_TIME = "/usr/bin/time"
 
@@ -51,6 +55,26 @@ for path in sorted(Path(sys.argv[1]).rglob("*.yaml")):
     with open(path, "rb") as handle:
         count += sum(1 for doc in yaml.load_all(handle, Loader=yaml.CSafeLoader) if doc is not None)
 print(count)
+"""
+
+# The IaC floor: every ARM template through json.load and every .tf file through the HCL
+# parser tierscan itself uses (python-hcl2's Lark tree, scanner/sources/terraform_hcl.py),
+# and nothing else. Prints the number of files of each kind.
+IAC_PARSE_FLOOR = """
+import json
+import sys
+from pathlib import Path
+import hcl2
+arm = tf = 0
+for path in sorted(Path(sys.argv[1]).rglob("*")):
+    if path.suffix == ".json":
+        with open(path, "rb") as handle:
+            json.load(handle)
+        arm += 1
+    elif path.suffix == ".tf":
+        hcl2.parses_to_tree(path.read_text(encoding="utf-8-sig"))
+        tf += 1
+print(arm, tf)
 """
 
 
@@ -87,6 +111,22 @@ class CorpusResult:
 
 
 @dataclass
+class IacCorpusResult:
+    apps: int
+    arm_files: int
+    tf_files: int
+    resources: int
+    arm_resources: int
+    tf_resources: int
+    findings_passing: int
+    findings_failing: int
+    scan_errors: int
+    floor: Measurement
+    tierscan: Measurement
+    ratio: float
+
+
+@dataclass
 class Report:
     date: str
     machine: str
@@ -97,6 +137,7 @@ class Report:
     corpora: list[CorpusResult] = field(default_factory=list)
     single_file: dict[str, Any] = field(default_factory=dict)
     checkov_version: str | None = None
+    iac_corpora: list[IacCorpusResult] = field(default_factory=list)
 
 
 def run_once(cmd: list[str], cwd: Path = ROOT) -> Run:
@@ -148,6 +189,50 @@ def generate(apps: int, corpus_dir: Path, generator: Path) -> Path:
     subprocess.run([sys.executable, str(generator), str(target), str(apps)], check=True)
     done.write_text(f"{apps}\n")
     return target
+
+
+def generate_iac(apps: int, corpus_dir: Path) -> tuple[Path, dict[str, int]]:
+    """The ARM + Terraform corpus for `apps` apps, generated once and reused (seeded); the
+    `.complete` marker keeps the generator's counts."""
+    target = corpus_dir / f"iac-{apps}"
+    done = target / ".complete"
+    if done.is_file():
+        return target, dict(json.loads(done.read_text()))
+    if target.exists():
+        shutil.rmtree(target)
+    target.mkdir(parents=True)
+    made = subprocess.run([sys.executable, str(IAC_GENERATOR), str(target), str(apps)], check=True,
+                          capture_output=True, text=True)
+    counts: dict[str, int] = json.loads(made.stdout)
+    done.write_text(json.dumps(counts) + "\n")
+    return target, counts
+
+
+def bench_iac(args: argparse.Namespace, tierscan: list[str]) -> list[IacCorpusResult]:
+    """Parse floor and tierscan on each ARM + Terraform corpus, in the same run."""
+    floor_cmd = [sys.executable, "-c", IAC_PARSE_FLOOR]
+    results = []
+    for n in sorted(set(args.iac_sizes)):
+        target, counts = generate_iac(n, args.corpus_dir)
+        summary = scan_summary(tierscan, target)
+        errors = int(summary.get("errors", 0)) + int(summary.get("files", {}).get("error", 0))
+        if errors:
+            print(f"bench: warning: tierscan reported {errors} error(s) on {target}", file=sys.stderr)
+        if int(summary.get("resources", 0)) != counts["arm_resources"] + counts["tf_resources"]:
+            print(f"bench: warning: tierscan found {summary.get('resources')} resources in {target}, the "
+                  f"generator wrote {counts['arm_resources']} + {counts['tf_resources']}", file=sys.stderr)
+        floor, floor_run = measure([*floor_cmd, str(target)], args.repeat)
+        timed, _ = measure(scan_cmd(tierscan, target), args.repeat)
+        parsed = [int(part) for part in floor_run.stdout.split()] or [0, 0]
+        outcomes = summary.get("outcomes", {})
+        results.append(IacCorpusResult(
+            apps=n, arm_files=parsed[0], tf_files=parsed[-1], resources=int(summary.get("resources", 0)),
+            arm_resources=counts["arm_resources"], tf_resources=counts["tf_resources"],
+            findings_passing=int(outcomes.get("pass", 0)), findings_failing=int(outcomes.get("fail", 0)),
+            scan_errors=errors, floor=floor, tierscan=timed, ratio=round(timed.median_s / floor.median_s, 2),
+        ))
+        print(f"bench: IaC {n} apps done", file=sys.stderr)
+    return results
 
 
 def tierscan_command(explicit: str | None) -> list[str]:
@@ -254,6 +339,7 @@ def bench(args: argparse.Namespace) -> Report:
         command, where = checkov_scan(checkov, one)
         single["checkov"] = asdict(measure(command, args.checkov_repeat, ok_codes=(0, 1), cwd=where)[0])
     report.single_file = single
+    report.iac_corpora = bench_iac(args, tierscan)
     return report
 
 
@@ -289,11 +375,31 @@ def markdown(report: Report) -> str:
     ]
     if "checkov" in s:
         lines.append(f"| `checkov -f FILE` | {s['checkov']['median_s']:.3f} s | {s['checkov']['peak_rss_mb']:.0f} MB |")
+    if report.iac_corpora:
+        lines += [
+            "",
+            "ARM + Terraform corpora (`bench/gen_iac_corpus.py`; floor = `json.load` of every template and "
+            "python-hcl2 of every `.tf` file):",
+            "",
+            "| IaC corpus | ARM files | Terraform files | resources (ARM + Terraform) | pass | fail | scan errors "
+            "| parse floor | tierscan | ratio to floor | tierscan peak RSS |",
+            "|---|---|---|---|---|---|---|---|---|---|---|",
+        ]
+        for i in report.iac_corpora:
+            lines.append(f"| {i.apps} apps | {i.arm_files} | {i.tf_files} | {i.resources} ({i.arm_resources} + "
+                         f"{i.tf_resources}) | {i.findings_passing} | {i.findings_failing} | {i.scan_errors} | "
+                         f"{i.floor.median_s:.2f} s | {i.tierscan.median_s:.2f} s | {i.ratio:.2f}× | "
+                         f"{i.tierscan.peak_rss_mb:.0f} MB |")
     return "\n".join(lines) + "\n"
 
 
 def sizes(text: str) -> list[int]:
     return [int(part) for part in text.split(",") if part.strip()]
+
+
+def optional_sizes(text: str) -> list[int]:
+    """Like `sizes`, but "" or 0 switches the corpus off."""
+    return [n for n in sizes(text) if n > 0]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -309,6 +415,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--checkov-sizes", type=sizes, default=[100, 300])
     parser.add_argument("--checkov-repeat", type=int, default=1)
     parser.add_argument("--checkov-spec", default="checkov", help="pip requirement for Checkov, e.g. checkov==3.2.0")
+    parser.add_argument("--iac-sizes", type=optional_sizes, default=[100, 1000],
+                        help="ARM + Terraform corpus sizes in apps (default 100,1000; \"\" or 0: none)")
     parser.add_argument("--no-bytecode-cache", action="store_true",
                         help="keep PYTHONDONTWRITEBYTECODE if set (default: unset it for the children)")
     args = parser.parse_args(argv)
@@ -328,6 +436,8 @@ def main(argv: list[str] | None = None) -> int:
         args.json.write_text(json.dumps(asdict(report), indent=2) + "\n")
     codes = {code for c in report.corpora for code in c.tierscan.exit_codes}
     codes |= set(report.single_file["tierscan"]["exit_codes"])
+    codes |= {code for i in report.iac_corpora for code in i.tierscan.exit_codes}
+    codes |= {1 for i in report.iac_corpora if i.scan_errors}
     return 0 if codes == {0} else 1
 
 
