@@ -8,8 +8,9 @@ does I/O, so every stage can be tested on its own.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 JsonPath = tuple[str | int, ...]
@@ -193,7 +194,12 @@ class Finding:
     location: Location
     view_path: str = ""  # e.g. "containers[0]" for container-view findings
     justification: str | None = None  # for suppressed findings
-    detail: dict[str, Any] = field(default_factory=dict)
+    # Extra facts for reports that need them (the recovery assessment's); most findings
+    # have none, and share one read-only empty mapping instead of a dict each.
+    detail: Mapping[str, Any] = field(default_factory=lambda: NO_DETAIL)
+
+
+NO_DETAIL: Mapping[str, Any] = MappingProxyType({})
 
 
 @dataclass

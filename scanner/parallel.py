@@ -56,9 +56,14 @@ def in_two_processes(here: Callable[[], A], there: Callable[[], B]) -> tuple[A, 
             received = _NOTHING
         _, status = os.waitpid(pid, 0)
     if received is _NOTHING or os.waitstatus_to_exitcode(status) != 0:
+        FALLBACKS.append(f"child exited with {os.waitstatus_to_exitcode(status)}")
         return mine, there()
     theirs: B = received
     return mine, theirs
 
 
 _NOTHING = object()
+# Each time a child's half had to be recomputed here, why. The result is right either
+# way, so nothing else would show it; the tests check that the scan paths never fall back
+# (a result that cannot be pickled once made every large scan quietly single-process).
+FALLBACKS: list[str] = []

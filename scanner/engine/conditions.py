@@ -11,18 +11,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from scanner.engine.compiled_schema import Checks, Unsupported, compile_schema, explain
 from scanner.model import JsonPath
 
 
-@dataclass(frozen=True)
-class Violation:
+class Violation(NamedTuple):
     path: JsonPath  # instance path of the offending value (or of the parent of a missing key)
     missing: str | None  # the missing property, for `required`
-    reason: str  # the validator's own explanation
+    keyword: str  # the failing JSON Schema keyword
 
 
 class Condition:
@@ -39,7 +37,7 @@ class Condition:
         found = explain(self.schema, instance, (), self._checks)
         if found is None:
             return None
-        return Violation(found.path, found.missing, f"fails '{found.keyword}'")
+        return Violation(found.path, found.missing, found.keyword)
 
 
 def compile_condition(schema: dict[str, Any]) -> Condition:

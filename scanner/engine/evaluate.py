@@ -111,17 +111,17 @@ class Engine:
             found, errors = self._evaluate_range(resources, split, len(resources), relations)
             position = {id(r): i for i, r in enumerate(resources[split:], split)}
             return ([(position[id(f.resource)], f.policy_id, f.outcome, f.severity, f.message, f.location,
-                      f.view_path, f.justification, f.detail) for f in found],
+                      f.view_path, f.justification) for f in found],
                     errors, list(self.counts.items()))
 
         counts = self.counts
         (findings, errors), (sent, sent_errors, sent_counts) = in_two_processes(
             lambda: self._evaluate_range(resources, 0, split, relations), there)
         self.counts = counts
-        for (index, policy_id, outcome, severity, message, location, view_path, justification,
-             detail) in sent:
+        # Policy findings carry no `detail` (only the recovery assessment's do).
+        for index, policy_id, outcome, severity, message, location, view_path, justification in sent:
             findings.append(Finding(policy_id, outcome, severity, resources[index], message, location,
-                                    view_path, justification, detail))
+                                    view_path, justification))
         errors.extend(sent_errors)
         for key, value in sent_counts:  # in first-seen order, as one process would count
             self.counts[key] += value
@@ -164,9 +164,9 @@ class Engine:
         return self.options.severity_overrides.get(policy.id, policy.severity)
 
     def _finding(self, policy: Policy, resource: Resource, outcome: Outcome, message: str,
-                 location: Location, subject: Subject | None = None, **detail: Any) -> Finding:
+                 location: Location, subject: Subject | None = None) -> Finding:
         return Finding(policy.id, outcome, self._severity(policy), resource, message, location,
-                       view_path=subject.label if subject else "", detail=detail)
+                       view_path=subject.label if subject else "")
 
     def _record(self, findings: list[Finding], finding: Finding) -> None:
         self.counts[finding.outcome.value] += 1
@@ -245,8 +245,7 @@ class Engine:
         file, position, _found = resource.origin.position_of(body_path)
         location = Location(file, position.line if position else None, position.column if position else None,
                             dotted(property_path), resource.origin.live_id)
-        finding = self._finding(policy, resource, Outcome.FAIL, message, location, subject,
-                                reason=violation.reason if violation and not policy.sensitive else "")
+        finding = self._finding(policy, resource, Outcome.FAIL, message, location, subject)
         self._apply_suppression(finding, self._suppression(policy.id, resource, location, suppressions))
         return finding
 

@@ -7,6 +7,7 @@ access) is not used. Secret values are redacted before they reach any template.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from typing import Any
@@ -17,16 +18,33 @@ _MAX_VALUE = 80
 
 
 def render(template: str, fields: dict[str, Any]) -> str:
-    def lookup(m: re.Match[str]) -> str:
-        value: Any = fields
-        for part in m.group(1).split("."):
-            if isinstance(value, dict) and part in value:
-                value = value[part]
+    out: list[str] = []
+    for literal, path, placeholder in _pieces(template):
+        out.append(literal)
+        if path:
+            value: Any = fields
+            for part in path:
+                if isinstance(value, dict) and part in value:
+                    value = value[part]
+                else:  # an unknown field stays as written
+                    out.append(placeholder)
+                    break
             else:
-                return m.group(0)
-        return show(value)
+                out.append(show(value))
+    return "".join(out)
 
-    return _FIELD.sub(lookup, template)
+
+@functools.lru_cache(maxsize=1024)
+def _pieces(template: str) -> tuple[tuple[str, tuple[str, ...], str], ...]:
+    """(literal text, field path, the placeholder as written) in order; parsed once per
+    template, since a large scan renders each policy's message thousands of times."""
+    pieces: list[tuple[str, tuple[str, ...], str]] = []
+    start = 0
+    for m in _FIELD.finditer(template):
+        pieces.append((template[start:m.start()], tuple(m.group(1).split(".")), m.group(0)))
+        start = m.end()
+    pieces.append((template[start:], (), ""))
+    return tuple(pieces)
 
 
 def show(value: Any) -> str:

@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import io
 import math
-from collections.abc import Callable, Iterable
+import tempfile
+from collections.abc import Callable, Iterable, Sequence
 from json.encoder import encode_basestring_ascii as _escape
 from typing import Any
 
 from scanner import __version__
 from scanner.engine.policy import Policy
 from scanner.model import Finding, ScanResult
+from scanner.parallel import can_fork, in_two_processes
 from scanner.report.common import fingerprint, sort_key
 
 
@@ -65,7 +67,7 @@ def render_to(result: ScanResult, policies: list[Policy], write: Callable[[str],
         "version": 1,
         "tool": {"name": "tierscan", "version": __version__},
         "summary": summary(result),
-        "findings": LazyArray(finding_dict(f, by_id) for f in sorted(result.findings, key=sort_key)),
+        "findings": LazyArray(sorted(result.findings, key=sort_key), lambda f: finding_dict(f, by_id)),
         "files": LazyArray({"path": f.path, "status": f.status.value, "kind": f.kind, "reason": f.reason,
                             "resources": f.resources} for f in sorted(result.files, key=lambda f: f.path)),
         "errors": [{"message": e.message, "file": e.file, "line": e.line, "policy": e.policy_id}
@@ -75,12 +77,15 @@ def render_to(result: ScanResult, policies: list[Policy], write: Callable[[str],
 
 
 class LazyArray:
-    """An iterable the encoders write as a JSON array, consuming it once, item by item."""
+    """Items the encoder writes as a JSON array, each turned into its JSON value by
+    `make` only as it is written (so a report's findings never exist as dicts all at
+    once). A long sequence is encoded in two processes: see _IndentedEncoder._in_halves."""
 
-    __slots__ = ("items",)
+    __slots__ = ("items", "make")
 
-    def __init__(self, items: Iterable[Any]) -> None:
+    def __init__(self, items: Iterable[Any], make: Callable[[Any], Any] | None = None) -> None:
         self.items = items
+        self.make = make
 
 
 def encode(doc: Any) -> str:
@@ -109,6 +114,8 @@ class _IndentedEncoder:
     """One use: encode(doc) writes what json.dumps(doc, indent=2) + "\n" gives."""
 
     FLUSH_EVERY = 4096  # pieces; a flush joins them and hands the text to `write`
+    # Arrays this long are encoded in two processes (forking costs a few milliseconds).
+    PARALLEL_MIN_ITEMS = 2000
 
     def __init__(self, write: Callable[[str], object]) -> None:
         self.write = write
@@ -150,22 +157,75 @@ class _IndentedEncoder:
                     out(_scalar(item))
                 out(separator)
             parts[-1] = outer + "}"  # the last separator becomes the closing brace
+        elif isinstance(value, LazyArray) and isinstance(value.items, Sequence) and \
+                len(value.items) >= self.PARALLEL_MIN_ITEMS and can_fork():
+            out("[" + inner)
+            self._in_halves(value.items, value.make, depth + 1, separator)
+            out(outer + "]")
         else:
             out("[" + inner)
-            empty = True
-            for item in value.items if isinstance(value, LazyArray) else value:
-                empty = False
-                if isinstance(item, str):
-                    out(_escape(item))
-                elif isinstance(item, _CONTAINERS):
-                    self._container(item, depth + 1)
-                else:
-                    out(_scalar(item))
-                out(separator)
-            parts[-1] = "[]" if empty else outer + "]"
-        if len(parts) > self.FLUSH_EVERY:
-            self.write("".join(parts))
-            parts.clear()
+            items = value.items if isinstance(value, LazyArray) else value
+            make = value.make if isinstance(value, LazyArray) else None
+            if not self._items(map(make, items) if make else items, depth + 1, separator):
+                parts[-1] = "[]"
+                return
+            parts[-1] = outer + "]"  # the last separator becomes the closing bracket
+        self._maybe_flush()
+
+    def _items(self, items: Iterable[Any], depth: int, separator: str) -> bool:
+        """Each item then `separator`; False when there was none."""
+        out = self.parts.append
+        empty = True
+        for item in items:
+            empty = False
+            if isinstance(item, str):
+                out(_escape(item))
+            elif isinstance(item, _CONTAINERS):
+                self._container(item, depth)
+            else:
+                out(_scalar(item))
+            out(separator)
+        return not empty
+
+    def _in_halves(self, items: Sequence[Any], make: Callable[[Any], Any] | None, depth: int,
+                   separator: str) -> None:
+        """Encode items[:half] here while a forked child encodes items[half:] into a
+        temporary file, then copy that file in. Encoding is half the time of a large
+        report, and its halves are independent: the bytes are the same as one pass."""
+        half = len(items) // 2
+
+        def encode_half(part: Sequence[Any], encoder: _IndentedEncoder) -> None:
+            encoder._items(map(make, part) if make else part, depth, separator)
+            encoder.parts.pop()  # no separator after the half's last item
+
+        try:
+            spill_file = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115 - closed by the `with` below
+        except OSError:  # no writable temporary directory: one process it is
+            self._items(map(make, items) if make else items, depth, separator)
+            self.parts.pop()
+            return
+        with spill_file as spill:
+            def there() -> bool:
+                spill.seek(0)
+                spill.truncate()
+                encoder = _IndentedEncoder(spill.write)
+                encoder.newlines = self.newlines
+                encode_half(items[half:], encoder)
+                encoder._maybe_flush(force=True)
+                spill.flush()
+                return True
+
+            in_two_processes(lambda: encode_half(items[:half], self), there)
+            self.parts.append(separator)
+            self._maybe_flush(force=True)
+            spill.seek(0)
+            while chunk := spill.read(1 << 20):
+                self.write(chunk)
+
+    def _maybe_flush(self, force: bool = False) -> None:
+        if force or len(self.parts) > self.FLUSH_EVERY:
+            self.write("".join(self.parts))
+            self.parts.clear()
 
 
 def _scalar(value: Any) -> str:

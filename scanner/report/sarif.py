@@ -161,7 +161,7 @@ def render_to(result_: ScanResult, policies: list[Policy], write: Callable[[str]
             "toolExecutionNotifications": notifications,
         }],
         "columnKind": "unicodeCodePoints",
-        "results": LazyArray(result(f, index[f.policy_id]) for f in reported),
+        "results": LazyArray(reported, lambda f: result(f, index[f.policy_id])),
     }
     log = {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
     encode_to(log, write)

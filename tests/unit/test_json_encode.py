@@ -53,3 +53,16 @@ def test_lazy_arrays_are_written_as_arrays_and_consumed_once() -> None:
     encode_to(doc, pieces.append)
     assert "".join(pieces) == json.dumps({"empty": [], "items": [{"n": n, "sub": [n]} for n in range(3)]},
                                          indent=2) + "\n"
+
+
+def test_long_arrays_encoded_in_two_processes_are_the_same_bytes() -> None:
+    from scanner.report.json_report import LazyArray, _IndentedEncoder, encode_to
+
+    items = list(range(_IndentedEncoder.PARALLEL_MIN_ITEMS * 2 + 1))
+    doc = {"before": 1, "items": LazyArray(items, lambda n: {"n": n, "text": f"é{n}\n", "l": [n] * (n % 3)}),
+           "after": LazyArray(iter(["x"]))}
+    pieces: list[str] = []
+    encode_to(doc, pieces.append)
+    expected = {"before": 1, "items": [{"n": n, "text": f"é{n}\n", "l": [n] * (n % 3)} for n in items],
+                "after": ["x"]}
+    assert "".join(pieces) == json.dumps(expected, indent=2) + "\n"

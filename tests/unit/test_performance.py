@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from scanner.engine.evaluate import EvaluationOptions
-from scanner.parallel import can_fork, in_two_processes
+from scanner.parallel import FALLBACKS, can_fork, in_two_processes
 from scanner.report import formatter
 from scanner.scan import ScanOptions, load_all_policies, scan_paths
 from scanner.sources.locate import YamlLocator
@@ -51,7 +51,9 @@ def test_two_processes_give_the_one_process_result() -> None:
                       parallel_min_files=2)
     sequential = _report(one, paths)
     assert '"outcome": "fail"' in sequential[0] and '"status": "error"' in sequential[0]
+    FALLBACKS.clear()
     assert _report(two, paths) == sequential
+    assert FALLBACKS == []  # every child's half came back (none was recomputed here)
 
 
 def test_the_second_half_runs_in_a_child_where_forking_is_possible() -> None:
@@ -62,9 +64,12 @@ def test_the_second_half_runs_in_a_child_where_forking_is_possible() -> None:
 
 def test_a_failing_child_falls_back_to_this_process() -> None:
     # A lambda cannot be pickled, so the child cannot send it: this process computes it.
+    FALLBACKS.clear()
     here, there = in_two_processes(lambda: 1, lambda: (lambda: 2))
     assert here == 1
     assert there() == 2
+    expected = ["child exited with 1"] if can_fork() else []
+    assert expected == FALLBACKS
 
 
 def test_yaml_positions_of_keys_items_and_aliases() -> None:
