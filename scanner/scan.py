@@ -25,8 +25,10 @@ from scanner.sources.files import (
     display_path,
     find_units,
     lift_to_units,
+    pack_scans,
     scan_file,
     scan_units,
+    unpack_scans,
 )
 from scanner.sources.options import SourceOptions
 
@@ -139,8 +141,8 @@ def _read_files(plan: list[FileRecord | tuple[Path, str, bool]],
     if len(plan) < max(2, options.parallel_min_files):
         return read(plan)
     half = len(plan) // 2
-    first, second = in_two_processes(lambda: read(plan[:half]), lambda: read(plan[half:]))
-    return first + second
+    first, second = in_two_processes(lambda: read(plan[:half]), lambda: pack_scans(read(plan[half:])))
+    return first + unpack_scans(second)
 
 
 def evaluate_resources(resources: list[Resource], policies: list[Policy], options: ScanOptions,

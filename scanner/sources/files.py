@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from scanner.model import FileRecord, FileStatus, Resource, ScanError
+from scanner.model import FileRecord, FileStatus, Origin, Platform, Resource, ScanError
 
 # Only the sources every plain YAML/JSON file needs are imported here. ARM, Bicep,
 # Helm, Kustomize and Terraform load inside the functions that use them, so the
@@ -42,6 +42,43 @@ class FileScan:
     record: FileRecord
     resources: list[Resource] = field(default_factory=list)
     errors: list[ScanError] = field(default_factory=list)
+
+
+def pack_scans(scans: list[FileRecord | FileScan]) -> list[tuple[Any, ...]]:
+    """Plain tuples for sending file scans between processes (scanner.parallel): pickle
+    spends more on dataclasses and enums than on the bodies themselves (measured: half
+    of the 0.7 s a 10,000-app scan spent moving its second half's resources)."""
+    return [(_pack_record(scan), None, None) if isinstance(scan, FileRecord) else
+            (_pack_record(scan.record), [_pack_resource(r) for r in scan.resources], scan.errors)
+            for scan in scans]
+
+
+def unpack_scans(packed: list[tuple[Any, ...]]) -> list[FileRecord | FileScan]:
+    statuses = {s.value: s for s in FileStatus}
+    platforms = {p.value: p for p in Platform}
+    out: list[FileRecord | FileScan] = []
+    for (path, status, kind, reason, count), resources, errors in packed:
+        record = FileRecord(path, statuses[status], kind, reason, count)
+        if resources is None:
+            out.append(record)
+            continue
+        out.append(FileScan(record, [
+            Resource(platforms[platform], rtype, name, body, Origin(file, document, base_path, locator, live_id, remap),
+                     namespace, api_version, unresolved, tier, environment, tier_source, environment_source)
+            for (platform, rtype, name, body, file, document, base_path, locator, live_id, remap, namespace,
+                 api_version, unresolved, tier, environment, tier_source, environment_source) in resources], errors))
+    return out
+
+
+def _pack_record(record: FileRecord) -> tuple[Any, ...]:
+    return record.path, record.status.value, record.kind, record.reason, record.resources
+
+
+def _pack_resource(r: Resource) -> tuple[Any, ...]:
+    o = r.origin
+    return (r.platform.value, r.type, r.name, r.body, o.file, o.document, o.base_path, o.locator, o.live_id,
+            o.remap, r.namespace, r.api_version, r.unresolved, r.tier, r.environment, r.tier_source,
+            r.environment_source)
 
 
 def discover(paths: list[Path]) -> Iterator[tuple[Path, bool]]:
