@@ -381,8 +381,12 @@ def _explain_keyword(keyword: str, arg: Any, schema: dict[str, Any], instance: A
         return Explanation(path, keyword, missing)
     if keyword == "properties" and isinstance(instance, dict):
         for name, sub in arg.items():
-            if name in instance and not checks.whole(sub)(instance[name]):
-                return explain(sub, instance[name], (*path, name), checks) or Explanation((*path, name), keyword)
+            # explain() is None exactly when `sub` accepts the value (it checks the same
+            # keywords the compiled check does), so no separate validity check first.
+            if name in instance:
+                found = explain(sub, instance[name], (*path, name), checks)
+                if found is not None:
+                    return found
     if keyword in ("additionalProperties", "patternProperties") and isinstance(instance, dict):
         known = set(schema.get("properties", {}))
         for name, value in instance.items():
