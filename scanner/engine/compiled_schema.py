@@ -384,9 +384,9 @@ def _explain_keyword(keyword: str, arg: Any, schema: dict[str, Any], instance: A
             # explain() is None exactly when `sub` accepts the value (it checks the same
             # keywords the compiled check does), so no separate validity check first.
             if name in instance:
-                found = explain(sub, instance[name], (*path, name), checks)
-                if found is not None:
-                    return found
+                found_property = explain(sub, instance[name], (*path, name), checks)
+                if found_property is not None:
+                    return found_property
     if keyword in ("additionalProperties", "patternProperties") and isinstance(instance, dict):
         known = set(schema.get("properties", {}))
         for name, value in instance.items():

@@ -20,6 +20,7 @@ import pytest
 from click.testing import CliRunner
 
 from scanner.cli import main
+from scanner.model import ScanError
 
 ROOT = Path(__file__).resolve().parents[2]
 BAD = ROOT / "fixtures" / "bad-policies"
@@ -127,3 +128,18 @@ def test_a_missing_policy_directory_is_an_error_and_built_ins_still_run(tmp_path
     assert code == 2
     assert stderr.splitlines() == ["tierscan: error: policy directory not found: nope"]
     assert findings(report) == findings(clean)
+
+
+def test_policy_files_are_read_strictly(tmp_path: Path) -> None:
+    from scanner.engine.loader import load_policy_file
+
+    two_documents = tmp_path / "two.yaml"
+    two_documents.write_text(GOOD + "---\n" + GOOD)
+    duplicate_key = tmp_path / "duplicate.yaml"
+    duplicate_key.write_text(GOOD + "severity: low\n")
+    assert load_policy_file(two_documents)[1] == ScanError(
+        "policy not loaded: a policy file must hold one mapping (id, title, match, assert, ...)",
+        file=str(two_documents))
+    error = load_policy_file(duplicate_key)[1]
+    assert error is not None and error.message == (
+        "policy not loaded: not valid YAML at line 13: found duplicate key 'severity'")
