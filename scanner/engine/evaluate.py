@@ -233,6 +233,7 @@ class Engine:
             # Relation failures (no PDB selects it, ...) point at the resource's name.
             body_path = ("metadata", "name") if resource.platform is Platform.KUBERNETES else ("name",)
             property_path = ()
+        shown_path = dotted(property_path)
         value: Any = "missing" if missing else value_at(subject.document, sub_path)
         if policy.sensitive:
             value = REDACTED
@@ -240,7 +241,7 @@ class Engine:
             "id": policy.id, "kind": resource.type, "name": resource.name,
             "namespace": resource.namespace or "default", "tier": resource.tier,
             "environment": resource.environment, "replicas": subject.document.get("context", {}).get("replicas"),
-            "container": subject.container or "", "property": dotted(property_path) or "(resource)",
+            "container": subject.container or "", "property": shown_path or "(resource)",
             "value": value if isinstance(value, str) else show(value), "param": params,
         }
         message = render(policy.message, fields)
@@ -250,7 +251,7 @@ class Engine:
 
         file, position, _found = resource.origin.position_of(body_path)
         location = Location(file, position.line if position else None, position.column if position else None,
-                            dotted(property_path), resource.origin.live_id)
+                            shown_path, resource.origin.live_id)
         finding = self._finding(policy, resource, Outcome.FAIL, message, location, subject)
         self._apply_suppression(finding, self._suppression(policy.id, resource, location, suppressions))
         return finding
@@ -260,11 +261,13 @@ class Engine:
         """The resource's own annotation/tag first, then config, then an inline comment
         on the finding's line or the line above it."""
         found: Suppression | SuppressionRule | None = on_resource.get(policy_id)
-        if found is None:
+        if found is None and self.options.suppression_rules:
             found = next((r for r in self.options.suppression_rules if r.matches(policy_id, resource.identity)),
                          None)
         if found is None and location.line:
             for text in resource.origin.comment_lines(location.line):
+                if not text:
+                    continue
                 found = next((s for s in comment_suppressions(text) if s.policy_id == policy_id), None)
                 if found is not None:
                     break
