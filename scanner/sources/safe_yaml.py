@@ -105,7 +105,10 @@ def load_documents_with_positions(text: str) -> tuple[list[Any], list[array[int]
     None when the text needed PyYAML's own constructor (see `_convert`), whose documents
     are returned instead: positions then come from re-reading the text, if ever needed.
     """
-    if _DEEP_FLOW.search(text) or _DEEP_BLOCK.search(text):
+    # 64 nested flow collections need 64 opening brackets: counting them (memchr speed)
+    # spares most files the regex, which was a tenth of reading a typical manifest.
+    deep_flow_possible = text.count("[") + text.count("{") >= 64 and _DEEP_FLOW.search(text)
+    if deep_flow_possible or _DEEP_BLOCK.search(text):
         depth, line = _depth(text)
         if depth > MAX_DEPTH:
             raise UnsafeYamlError(f"nested {depth} levels deep (limit {MAX_DEPTH}); refused", line)
