@@ -161,9 +161,17 @@ def scan(paths: tuple[Path, ...], fmt: str, output: Path | None, fail_on: str | 
         _write_report(fmt, result, policies, category, output)
     for extra_format, extra_file in extras:
         with no_cycle_collection():
+            if extra_format != "markdown":
+                _write_report(extra_format, result, policies, category, extra_file, option="--report")
+                continue
             rendered = _render(extra_format, result, policies, category, extra_file)
-        with extra_file.open("a" if extra_format == "markdown" else "w", encoding="utf-8") as handle:
-            handle.write(rendered)
+        # Markdown is appended: it is meant for $GITHUB_STEP_SUMMARY, which other steps share.
+        try:
+            with extra_file.open("a", encoding="utf-8") as handle:
+                handle.write(rendered)
+        except OSError as exc:
+            _fail_usage(f"--report {extra_file}: cannot write the report ({exc.strerror}); "
+                        "check the path and permissions")
     if fmt != "text" or output is not None:
         for error in result.errors:
             click.echo(f"tierscan: error: {error.one_line()}", err=True)
@@ -220,14 +228,15 @@ def _render(fmt: str, result: Any, policies: list[Any], category: str, output: P
     return render(result, policies)
 
 
-def _write_report(fmt: str, result: Any, policies: list[Any], category: str, output: Path | None) -> None:
+def _write_report(fmt: str, result: Any, policies: list[Any], category: str, output: Path | None,
+                  option: str = "--output") -> None:
     """Render the report to `output` (or stdout). JSON and SARIF are written as they are
     encoded, so a 10,000-app report (hundreds of MB) is never held in memory whole."""
     from scanner.report import streaming_formatter
 
     render_to = streaming_formatter(fmt)
     if render_to is None:
-        _emit(_render(fmt, result, policies, category, output), output)
+        _emit(_render(fmt, result, policies, category, output), output, option)
         return
     extra = {"category": category} if fmt == "sarif" else {}
     if output is None:
@@ -238,17 +247,17 @@ def _write_report(fmt: str, result: Any, policies: list[Any], category: str, out
         with output.open("w", encoding="utf-8") as handle:
             render_to(result, policies, handle.write, **extra)
     except OSError as exc:
-        _fail_usage(f"--output {output}: cannot write the report ({exc.strerror}); check the path and permissions")
+        _fail_usage(f"{option} {output}: cannot write the report ({exc.strerror}); check the path and permissions")
 
 
-def _emit(text: str, output: Path | None) -> None:
+def _emit(text: str, output: Path | None, option: str = "--output") -> None:
     if output is None:
         click.echo(text, nl=False)
     else:
         try:
             output.write_text(text, encoding="utf-8")
         except OSError as exc:
-            _fail_usage(f"--output {output}: cannot write the report ({exc.strerror}); check the path and permissions")
+            _fail_usage(f"{option} {output}: cannot write the report ({exc.strerror}); check the path and permissions")
 
 
 @main.command()

@@ -106,3 +106,16 @@ def test_jsonc_errors_carry_line_and_column() -> None:
         assert (exc.line, exc.column) == (4, 1)
     else:
         raise AssertionError("expected a JsoncError")
+
+
+def test_display_paths_are_relative_to_the_root_when_inside_it(tmp_path: Path) -> None:
+    from scanner.sources.files import display_path
+
+    inside = tmp_path / "k8s" / "app.yaml"
+    assert display_path(inside, tmp_path) == "k8s/app.yaml"
+    assert display_path(tmp_path / "k8s" / ".." / "k8s" / "app.yaml", tmp_path) == "k8s/app.yaml"
+    assert display_path(tmp_path, tmp_path) == "."
+    assert display_path(inside, Path("/")) == inside.as_posix()[1:]
+    # A sibling whose name starts with the root's name is not inside it.
+    sibling = tmp_path.parent / (tmp_path.name + "-other") / "x.yaml"
+    assert display_path(sibling, tmp_path) == sibling.as_posix()
