@@ -42,6 +42,11 @@ Exit codes:
 """
 
 
+def _dash_is_stdout(_ctx: click.Context, _param: click.Parameter, value: Path | None) -> Path | None:
+    """`-o -` means stdout, as in most command-line tools (it used to create a file named `-`)."""
+    return None if value is not None and str(value) == "-" else value
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="tierscan")
 def main() -> None:
@@ -70,8 +75,8 @@ def main() -> None:
               help="Report only findings that are not in this baseline file; list fixed ones as resolved.")
 @click.option("--write-baseline", type=click.Path(dir_okay=False, path_type=Path),
               help="Record the current failing findings in this file (then exit 0 unless something failed to scan).")
-@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the report to FILE instead of stdout.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), callback=_dash_is_stdout,
+              help="Write the report to FILE instead of stdout (`-` is stdout).")
 @click.option("--fail-on", type=click.Choice([*SEVERITIES, "none"]), default=None,
               help="Exit 1 when a failing finding has this severity or worse.  [default: config's fail_on, or high]")
 @click.option("--policy-dir", "policy_dirs", multiple=True, type=click.Path(file_okay=False, path_type=Path),
@@ -91,7 +96,10 @@ def main() -> None:
 @click.option("--category", default="tierscan", show_default=True,
               help="SARIF automationDetails category, so that different scans don't replace each other.")
 @click.option("--input-kind", type=click.Choice(list(INPUT_KINDS)), default="auto", show_default=True,
-              help="Read the inputs as this kind instead of recognising each by content and name.")
+              help="Read the inputs as this kind instead of recognising each by content and name: in a "
+                   "directory only that kind's files are read (the rest are listed as skipped); a named manifest, "
+                   "ARM template or plan is read as that kind whatever its name. helm/kustomize render each named "
+                   "directory.")
 @click.option("--parameters", "parameter_files", multiple=True, type=click.Path(dir_okay=False, exists=True,
               path_type=Path), help="ARM parameter file (repeatable; later files win). Default: "
               "<template>.parameters.json beside each template.")
@@ -185,6 +193,9 @@ def _parse_report(spec: str) -> tuple[str, Path]:
     name, sep, file = spec.partition("=")
     if not sep or name not in FORMATS or not file:
         _fail_usage(f"--report {spec!r}: expected FORMAT=FILE with FORMAT one of {', '.join(FORMATS)}")
+    if file == "-":
+        _fail_usage(f"--report {spec}: stdout takes the main report; use --format {name} (and --output -) "
+                    "or name a file")
     return name, Path(file)
 
 
@@ -367,7 +378,8 @@ def policies_show(policy_id: str) -> None:
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "html", "sarif"]), default="text",
               show_default=True, help="text: a table per service; json: the assessment (input of --history); "
               "html: a self-contained posture report; sarif: the DR-SVC-* findings for code scanning.")
-@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write the report to FILE.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), callback=_dash_is_stdout,
+              help="Write the report to FILE instead of stdout (`-` is stdout).")
 @click.option("--history", type=click.Path(file_okay=False, exists=True, path_type=Path),
               help="Directory of earlier `--format json` reports; the HTML report draws their trend.")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, exists=True, path_type=Path),
@@ -418,7 +430,8 @@ def recovery_command(paths: tuple[Path, ...], fmt: str, output: Path | None, his
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, exists=True, path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["json", "sarif"]), default=None,
               help="Format of the inputs and the output (merge does not convert).  [default: the inputs']")
-@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write the report to FILE.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), callback=_dash_is_stdout,
+              help="Write the report to FILE instead of stdout (`-` is stdout).")
 def merge_command(files: tuple[Path, ...], fmt: str | None, output: Path | None) -> None:
     """Combine the JSON reports or SARIF logs of `--shard I/N` runs into one report.
 

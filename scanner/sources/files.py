@@ -157,9 +157,14 @@ def scan_file(path: Path, shown: str, named: bool, max_size: int = DEFAULT_MAX_F
         return FileScan(FileRecord(shown, FileStatus.SKIPPED, "",
                                    "symbolic link to a directory; not followed (scan its target directly)"))
     suffix = path.suffix.lower()
-    if suffix in IAC_SUFFIXES:
+    forced = sources.input_kind if sources is not None and sources.input_kind in FORCED_FILE_KINDS else None
+    if forced is not None and suffix not in FORCED_FILE_KINDS[forced]:
+        if not named or forced in _FORCED_BY_NAME_ONLY:
+            return _outside_forced_kind(forced, shown, named)
+        # else: named on the command line, read as the forced kind below, whatever its name
+    elif suffix in IAC_SUFFIXES:
         return scan_iac_file(path, shown, max_size, sources)
-    if suffix not in YAML_SUFFIXES | JSON_SUFFIXES:
+    if suffix not in YAML_SUFFIXES | JSON_SUFFIXES and not (forced and named):
         reason = "not an infrastructure file type (.yaml, .yml, .json, .bicep, .tf)"
         return FileScan(FileRecord(shown, FileStatus.SKIPPED, "", reason))
     text, problem, is_skip = read_text(path, max_size)
@@ -169,8 +174,8 @@ def scan_file(path: Path, shown: str, named: bool, max_size: int = DEFAULT_MAX_F
         if not is_skip:
             scan.errors.append(ScanError(problem or "unreadable", file=shown))
         return scan
-    if sources is not None and sources.input_kind in FORCED_FILE_KINDS:
-        return _scan_forced(sources.input_kind, path, text, shown, sources)
+    if forced is not None and sources is not None:
+        return _scan_forced(forced, path, text, shown, sources)
     if suffix in JSON_SUFFIXES:
         return _scan_json(text, shown, path, sources)
     return _scan_yaml(path, text, shown)
@@ -249,8 +254,18 @@ def _scan_json(text: str, shown: str, path: Path | None = None, sources: SourceO
 
 # --- ARM templates with their parameter files, and forced input kinds ---------------------
 
-# `--input-kind` values that force how a single file is read.
-FORCED_FILE_KINDS = ("kubernetes", "arm")
+# `--input-kind` values that force how files are read, each with the file names read as
+# that kind inside a directory. A file named on the command line is read as the forced
+# kind whatever its name (a plan saved as `plan.out`), except Terraform and Bicep, which
+# their own tools also recognise by name only.
+FORCED_FILE_KINDS: dict[str, frozenset[str]] = {
+    "kubernetes": frozenset(YAML_SUFFIXES | JSON_SUFFIXES),
+    "arm": frozenset(JSON_SUFFIXES),
+    "terraform-plan": frozenset(JSON_SUFFIXES),
+    "terraform": frozenset({".tf", ".tfvars"}),
+    "bicep": frozenset({".bicep", ".bicepparam"}),
+}
+_FORCED_BY_NAME_ONLY = {"terraform": ".tf", "bicep": ".bicep"}
 
 
 def _scan_arm(doc: dict[str, Any], text: str, path: Path | None, shown: str,
@@ -278,22 +293,42 @@ def _scan_arm(doc: dict[str, Any], text: str, path: Path | None, shown: str,
     return FileScan(FileRecord(shown, status, "arm", reason, len(resources)), resources, errors)
 
 
+def _outside_forced_kind(kind: str, shown: str, named: bool) -> FileScan:
+    """A file whose name is not of the `--input-kind` the user forced: skipped inside a
+    directory (listed, with why), an error when named on the command line."""
+    suffixes = ", ".join(sorted(FORCED_FILE_KINDS[kind]))
+    if named:
+        return failed(shown, kind, f"--input-kind {kind} reads only {suffixes} files; "
+                                   f"rename it to {_FORCED_BY_NAME_ONLY[kind]} or drop --input-kind")
+    return FileScan(FileRecord(shown, FileStatus.SKIPPED, "",
+                               f"not read: --input-kind {kind} reads only {suffixes} files in a directory"))
+
+
 def _scan_forced(kind: str, path: Path, text: str, shown: str, sources: SourceOptions) -> FileScan:
-    """`--input-kind kubernetes|arm`: read the file as that kind, whatever it looks like."""
+    """`--input-kind kubernetes|arm|terraform-plan`: read the file as that kind, whatever
+    it looks like."""
     if kind == "kubernetes" and path.suffix.lower() not in JSON_SUFFIXES:
         return _scan_yaml(path, text, shown)
     try:
         doc = jsonc.loads(text)
     except jsonc.JsoncError as exc:
         return _invalid_json(shown, exc)
-    if kind == "arm" and isinstance(doc, dict):
+    if kind == "arm" and isinstance(doc, dict) and isinstance(doc.get("resources"), (list, dict)):
         return _scan_arm(doc, text, path, shown, sources)
+    if kind == "terraform-plan":
+        from scanner.sources import terraform_plan
+
+        if terraform_plan.is_plan(doc):
+            return _scan_terraform_plan(doc, text, shown)
+        return failed(shown, kind, "--input-kind terraform-plan: this file is not a Terraform plan in JSON "
+                                   "(make one with `terraform show -json PLANFILE > plan.json`)")
     if kind == "kubernetes":
         resources, _ = kubernetes_yaml.resources_from_documents([doc], shown, JsonLocator(text))
         if resources:
             return FileScan(FileRecord(shown, FileStatus.SCANNED, "kubernetes", resources=len(resources)),
                             resources)
-    message = f"--input-kind {kind}: this file is not {'an ARM template' if kind == 'arm' else 'a Kubernetes object'}"
+    what = "an ARM template (no `resources`)" if kind == "arm" else "a Kubernetes object"
+    message = f"--input-kind {kind}: this file is not {what}"
     return failed(shown, kind, message)
 
 
