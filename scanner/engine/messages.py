@@ -30,7 +30,10 @@ def render(template: str, fields: dict[str, Any]) -> str:
                     out.append(placeholder)
                     break
             else:
-                out.append(show(value))
+                # Only the value found is bounded (a whole object can land there); names,
+                # property paths and the policy's own parameter text are shown whole, since
+                # a cut path or requirement leaves the reader unable to act.
+                out.append(show(value, bounded=path[0] == "value"))
     return "".join(out)
 
 
@@ -47,8 +50,8 @@ def _pieces(template: str) -> tuple[tuple[str, tuple[str, ...], str], ...]:
     return tuple(pieces)
 
 
-def show(value: Any) -> str:
-    """A compact, bounded rendering of a value for a message."""
+def show(value: Any, bounded: bool = True) -> str:
+    """A compact rendering of a value for a message, cut at 80 characters when `bounded`."""
     if value is None:
         return "none"
     if isinstance(value, bool):
@@ -57,7 +60,7 @@ def show(value: Any) -> str:
         # Parameter lists read better as prose: "ZoneRedundant or SameZone".
         return " or ".join(str(v) for v in value)
     text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
-    return text if len(text) <= _MAX_VALUE else text[: _MAX_VALUE - 1] + "…"
+    return text if not bounded or len(text) <= _MAX_VALUE else text[: _MAX_VALUE - 1] + "…"
 
 
 def dotted(path: tuple[str | int, ...]) -> str:

@@ -148,6 +148,14 @@ def test_messages_only_fill_named_fields() -> None:
         "web 1 or 2 {missing} {name.__class__}"
 
 
+def test_only_the_value_found_is_cut_in_a_message() -> None:
+    long_path = "spec.jobTemplate.spec.template.spec.containers[1].securityContext.allowPrivilegeEscalation"
+    requirement = "a Premium cache in at least 2 zones with a replica in each extra zone (replicasPerMaster >= 2)"
+    fields = {"property": long_path, "value": {"key": "x" * 100}, "param": {"requirement": requirement}}
+    text = render("{property} = {value}; needs {param.requirement}.", fields)
+    assert text == f'{long_path} = {{"key": "{"x" * 70}…; needs {requirement}.'
+
+
 def test_suppression_entries() -> None:
     entries = parse_suppressions(
         "HA-K8S-003: single replica by design; expires 2027-06-30\nSEC-K8S-001, SEC-K8S-002 vendor image\nnot an entry")
