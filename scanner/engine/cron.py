@@ -251,6 +251,14 @@ def schedule_facts(resource: Resource) -> dict[str, Any]:
             schedule["error"] = str(exc)
     else:
         schedule["error"] = "spec.schedule is missing or not a string"
+    # The gap as a message shows it: the figure with the expression it came from, or why
+    # there is no figure.
+    if schedule["error"] is None:
+        schedule["gap"] = f"{schedule['maxIntervalMinutes']} minutes (spec.schedule '{expression}')"
+    elif isinstance(expression, str):
+        schedule["gap"] = f"unknown: spec.schedule '{expression}' is not a valid cron expression ({schedule['error']})"
+    else:
+        schedule["gap"] = f"unknown: {schedule['error']}"
     facts["schedule"] = schedule
     if is_velero_schedule(body):
         ttl = _dig(body, ("spec", "template", "ttl"))

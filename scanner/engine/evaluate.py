@@ -243,6 +243,7 @@ class Engine:
             "environment": resource.environment, "replicas": subject.document.get("context", {}).get("replicas"),
             "container": subject.container or "", "property": shown_path or "(resource)",
             "value": value if isinstance(value, str) else show(value), "param": params,
+            "derived": subject.document.get("context", {}).get("derived", {}),
         }
         message = render(policy.message, fields)
         unresolved = _unresolved_note(resource, property_path)

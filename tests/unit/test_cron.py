@@ -105,7 +105,7 @@ def k8s(body: dict[str, Any]) -> Resource:
     return Resource(Platform.KUBERNETES, body["kind"], body["metadata"]["name"], body, Origin("x.yaml"))
 
 
-def cronjob(name: str, container: dict[str, Any], schedule: str = "0 * * * *") -> dict[str, Any]:
+def cronjob(name: str, container: dict[str, Any], schedule: str | None = "0 * * * *") -> dict[str, Any]:
     return {"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": name},
             "spec": {"schedule": schedule,
                      "jobTemplate": {"spec": {"template": {"spec": {"containers": [container]}}}}}}
@@ -126,7 +126,8 @@ def test_facts_of_a_velero_schedule() -> None:
     body = {"apiVersion": "velero.io/v1", "kind": "Schedule", "metadata": {"name": "erp"},
             "spec": {"schedule": "*/15 * * * *", "template": {"ttl": "840h0m0s"}}}
     assert schedule_facts(k8s(body)) == {
-        "schedule": {"expression": "*/15 * * * *", "maxIntervalMinutes": 15, "error": None},
+        "schedule": {"expression": "*/15 * * * *", "maxIntervalMinutes": 15, "error": None,
+                     "gap": "15 minutes (spec.schedule '*/15 * * * *')"},
         "velero": {"ttlHours": 840, "ttlExplicit": True},
     }
 
@@ -135,7 +136,8 @@ def test_a_velero_schedule_without_ttl_gets_the_server_default() -> None:
     body = {"apiVersion": "velero.io/v1", "kind": "Schedule", "metadata": {"name": "erp"},
             "spec": {"schedule": "@every 90m", "template": {}}}
     assert schedule_facts(k8s(body)) == {
-        "schedule": {"expression": "@every 90m", "maxIntervalMinutes": 90, "error": None},
+        "schedule": {"expression": "@every 90m", "maxIntervalMinutes": 90, "error": None,
+                     "gap": "90 minutes (spec.schedule '@every 90m')"},
         "velero": {"ttlHours": 720, "ttlExplicit": False},
     }
 
@@ -150,16 +152,24 @@ def test_cnpg_schedules_have_a_seconds_field() -> None:
     body = {"apiVersion": "postgresql.cnpg.io/v1", "kind": "ScheduledBackup", "metadata": {"name": "db"},
             "spec": {"schedule": "0 0 */6 * * *", "cluster": {"name": "db"}}}
     assert schedule_facts(k8s(body)) == {
-        "schedule": {"expression": "0 0 */6 * * *", "maxIntervalMinutes": 360, "error": None}}
+        "schedule": {"expression": "0 0 */6 * * *", "maxIntervalMinutes": 360, "error": None,
+                     "gap": "360 minutes (spec.schedule '0 0 */6 * * *')"}}
 
 
 def test_a_bad_expression_is_reported_not_raised() -> None:
     facts = schedule_facts(k8s(cronjob("db-backup", {"name": "x", "image": "alpine"}, schedule="61 * * * *")))
     assert facts == {"backupJob": True, "schedule": {"expression": "61 * * * *", "maxIntervalMinutes": None,
-                                                     "error": "minute field: 61 is outside 0-59"}}
+                                                     "error": "minute field: 61 is outside 0-59",
+                                                     "gap": "unknown: spec.schedule '61 * * * *' is not a valid "
+                                                            "cron expression (minute field: 61 is outside 0-59)"}}
 
 
 def test_other_schedule_kinds_have_no_facts() -> None:
     body = {"apiVersion": "example.com/v1", "kind": "Schedule", "metadata": {"name": "shifts"},
             "spec": {"schedule": "0 6 * * 1"}}
     assert schedule_facts(k8s(body)) == {}
+
+
+def test_a_schedule_that_is_not_a_string_has_no_gap() -> None:
+    facts = schedule_facts(k8s(cronjob("db-backup", {"name": "x", "image": "alpine"}, schedule=None)))
+    assert facts["schedule"]["gap"] == "unknown: spec.schedule is missing or not a string"
