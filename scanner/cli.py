@@ -20,8 +20,9 @@ from scanner.sources.options import INPUT_KINDS
 
 SEVERITIES = ["critical", "high", "medium", "low", "info"]
 
-SCAN_HELP = """Scan Kubernetes manifests and ARM templates for HA, DR, security,
-governance and observability problems, with thresholds set by each resource's tier.
+SCAN_HELP = """Scan Kubernetes manifests, Helm charts, Kustomize overlays, ARM, Bicep and
+Terraform (or live Azure subscriptions and clusters) for HA, DR, security, governance
+and observability problems, with thresholds set by each resource's tier.
 
 PATHS are files or directories (default: the current directory). Directories are
 walked; every file found is scanned, skipped with a stated reason, or reported as

@@ -46,6 +46,10 @@ _OPTIONS: list[Callable[[Any], Any]] = [
                  show_default=True, help="Parallel ARM reads of child resources."),
     click.option("--timeout", "live_timeout", type=click.FloatRange(1, 600), default=60.0, show_default=True,
                  help="Seconds to wait for one API response (live scans); slow reads are retried."),
+    click.option("--retries", "live_retries", type=click.IntRange(0, 20), default=None,
+                 help="Times a throttled (429), failing (5xx), reset or timed-out API call is tried again, "
+                      "honouring Retry-After, before it is reported (live scans).  [default: 6 for Azure, "
+                      "3 for Kubernetes]"),
     click.option("--kubernetes", "live_kubernetes", is_flag=True, help="Scan live Kubernetes clusters."),
     click.option("--kubeconfig", "live_kubeconfig", type=click.Path(dir_okay=False, exists=True),
                  help="Kubeconfig file (implies --kubernetes; default: KUBECONFIG or ~/.kube/config)."),
@@ -85,8 +89,9 @@ def live_request(live: dict[str, Any], paths: tuple[Path, ...]) -> LiveScan | No
                      or live.get("live_kubeconfig"))
     snapshot = live.get("live_snapshot")
     if not (wants_azure or wants_k8s or snapshot):
-        for key in ("live_save_snapshot", "live_namespace", "live_token_env", "live_arm_endpoint", "live_shard"):
-            if live.get(key):
+        for key in ("live_save_snapshot", "live_namespace", "live_token_env", "live_arm_endpoint", "live_shard",
+                    "live_retries"):
+            if live.get(key) is not None:
                 raise click.UsageError(f"--{key[5:].replace('_', '-')} needs --azure or --kubernetes")
         return None
     if paths:
@@ -98,6 +103,7 @@ def live_request(live: dict[str, Any], paths: tuple[Path, ...]) -> LiveScan | No
     if live.get("live_in_cluster") and (live.get("live_contexts") or live.get("live_kubeconfig")):
         raise click.UsageError("--in-cluster cannot be combined with --kubeconfig/--kube-context")
     shard = _parse_shard(live.get("live_shard"))
+    retries: int | None = live.get("live_retries")
     token_env = live.get("live_token_env")
     if token_env and not os.environ.get(token_env):
         raise click.UsageError(f"--azure-token-env {token_env}: the environment variable is empty or unset")
@@ -107,12 +113,13 @@ def live_request(live: dict[str, Any], paths: tuple[Path, ...]) -> LiveScan | No
         all_subscriptions=bool(live.get("live_all_subscriptions")), token_env=token_env,
         arm_endpoint=live.get("live_arm_endpoint") or DEFAULT_ARM_ENDPOINT, ca_bundle=live.get("live_ca_bundle"),
         max_concurrency=int(live.get("live_max_concurrency") or 8), timeout=float(live.get("live_timeout") or 60),
-        shard=shard,
+        shard=shard, **({} if retries is None else {"retry_total": retries}),
     ) if wants_azure else None
     kubernetes = KubernetesLiveOptions(
         kubeconfig=live.get("live_kubeconfig"), contexts=list(live.get("live_contexts") or ()),
         in_cluster=bool(live.get("live_in_cluster")), namespace=live.get("live_namespace"),
         timeout=float(live.get("live_timeout") or 60), shard=shard,
+        **({} if retries is None else {"retries": retries}),
     ) if wants_k8s else None
     return LiveScan(azure=azure, kubernetes=kubernetes, snapshot=snapshot,
                     save_snapshot=live.get("live_save_snapshot"))

@@ -113,6 +113,7 @@ class KubernetesLiveOptions:
     page_size: int = PAGE_SIZE
     timeout: float = 60.0
     shard: tuple[int, int] | None = None  # (i, n), 1-based: scan only this share of the contexts
+    retries: int = 3  # urllib3's default for resets and timeouts; also the ceiling for Retry-After answers
 
 
 def needed_kinds(policies: list[Policy]) -> list[str]:
@@ -162,6 +163,7 @@ class ClusterReader:
     def get(self, path: str, query: list[tuple[str, Any]] | None = None, accept: str = "application/json") -> Any:
         """GET one API path as JSON through the client's own serialization, auth and
         TLS settings; an HTTP error raises ListError."""
+        from kubernetes.client.exceptions import ApiException
         from urllib3.exceptions import ProtocolError
 
         for attempt in range(BODY_ATTEMPTS):
@@ -169,8 +171,14 @@ class ClusterReader:
             method, url, headers, body, _post = self.api.param_serialize(
                 "GET", path, query_params=query or [], header_params={"Accept": accept},
                 auth_settings=["BearerToken"])
-            response = self.api.call_api(method, url, header_params=headers, body=body,
-                                         _request_timeout=self.options.timeout)
+            try:
+                response = self.api.call_api(method, url, header_params=headers, body=body,
+                                             _request_timeout=self.options.timeout)
+            except ApiException as exc:  # a 429/5xx with Retry-After, still refused after the retries
+                if not exc.status:
+                    raise
+                raise ListError(f"HTTP {exc.status} {exc.reason}, after {self.options.retries} retries",
+                                exc.status) from None
             try:
                 data = response.read()
                 if response.status >= 400:
@@ -347,7 +355,7 @@ def api_clients(options: KubernetesLiveOptions) -> list[tuple[str, Any]]:
     if options.in_cluster:
         configuration = client.Configuration()
         config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
-        return [("in-cluster", client.ApiClient(configuration))]
+        return [("in-cluster", client.ApiClient(_with_retries(configuration, options)))]
     contexts: list[str | None] = [c for c in options.contexts if in_shard(c, options.shard)] or (
         [] if options.contexts else [None])
     out: list[tuple[str, Any]] = []
@@ -357,9 +365,21 @@ def api_clients(options: KubernetesLiveOptions) -> list[tuple[str, Any]]:
             _all, active = config.list_kube_config_contexts(  # type: ignore[no-untyped-call]
                 config_file=options.kubeconfig)
             name = str(active["name"]) if active else "current-context"
-        out.append((name, config.new_client_from_config(  # type: ignore[no-untyped-call]
-            config_file=options.kubeconfig, context=context)))
+        configuration = client.Configuration()
+        config.load_kube_config(  # type: ignore[no-untyped-call]
+            config_file=options.kubeconfig, context=context, client_configuration=configuration)
+        out.append((name, client.ApiClient(_with_retries(configuration, options))))
     return out
+
+
+def _with_retries(configuration: Any, options: KubernetesLiveOptions) -> Any:
+    """Retry as kubectl (client-go) does: a GET answered 429 or 5xx with Retry-After is
+    tried again after the time the server asks for (API Priority and Fairness throttles
+    a busy API server this way), and resets and timeouts are retried by urllib3; both up
+    to `--retries` times."""
+    configuration.retries = options.retries
+    configuration.client_go_retries = True
+    return configuration
 
 
 def read_kubernetes(options: KubernetesLiveOptions, policies: list[Policy],

@@ -85,6 +85,8 @@ class K8sState:
     reset: dict[str, int] = field(default_factory=dict)  # the connection is reset, no answer
     truncate: dict[str, int] = field(default_factory=dict)  # half the body, then the connection closes
     stall: dict[str, int] = field(default_factory=dict)  # the answer comes after 2.5 s
+    # 429 with `Retry-After: 1`, as API Priority and Fairness answers when it sheds load
+    throttle: dict[str, int] = field(default_factory=dict)
     continue_loop: set[str] = field(default_factory=set)  # paths whose second page names itself as next
     expire_after: int | None = None  # the token is refused after this many answered requests
     gone: set[str] = field(default_factory=set)  # paths no longer served (a CRD deleted mid-scan)
@@ -103,10 +105,21 @@ class Handler(BaseHTTPRequestHandler):
         state = self.server.state
         with state.lock:
             spoil = next((name for name, table in (("reset", state.reset), ("truncate", state.truncate),
-                                                   ("stall", state.stall))
+                                                   ("stall", state.stall), ("throttle", state.throttle))
                           if table.get(urlparse(self.path).path, 0) > 0), None)
             if spoil is not None:
                 getattr(state, spoil)[urlparse(self.path).path] -= 1
+        if spoil == "throttle":
+            data = json.dumps({"kind": "Status", "apiVersion": "v1", "status": "Failure", "code": 429,
+                               "reason": "TooManyRequests",
+                               "message": "Too many requests, please try again later."}).encode()
+            self.send_response(429)
+            self.send_header("Retry-After", "1")
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            return
         if spoil == "reset":
             self.close_connection = True
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))

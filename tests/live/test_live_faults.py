@@ -4,8 +4,8 @@ The loopback ARM server (tests/live/arm_server.py) resets connections, stalls pa
 `--timeout`, cuts JSON bodies short, repeats paging tokens, lets the token expire and
 deletes a resource between the inventory and its child reads. Every scan completes and
 says exactly what it did not read. Faults that clear on a retry go through the CLI;
-faults that never clear go through `scan_live` with one fast retry (the CLI has no
-retry options, and its default backoff would take close to a minute).
+faults that never clear go through `scan_live` with one fast retry (the CLI sets how
+many retries with `--retries`, not how fast: its backoff would take close to a minute).
 """
 
 from __future__ import annotations
@@ -196,3 +196,14 @@ def test_without_resource_groups_no_resource_is_judged_at_a_guessed_tier(
     assert fails == []
     # The group query and its one retry; the resource query is never sent.
     assert [(s.method, s.status) for s in arm_server.state.seen] == [("POST", 500), ("POST", 500)]
+
+
+@pytest.mark.parametrize("arm_faults", [Faults(reset={DIAGNOSTICS: ALWAYS})], ids=["reset"])
+def test_the_retries_option_sets_how_often_a_read_is_tried(arm_server: ArmServer,
+                                                           tls_files: tuple[Path, ...]) -> None:
+    code, live, _stderr = live_scan(arm_server, tls_files[0], SUB_A, SUB_B, extra=("--retries", "0", *ISOLATED))
+    assert code == 2
+    assert [e["message"] for e in live["errors"]] == [
+        f"Microsoft.Insights/diagnosticSettings of {ACCOUNT}: the connection was reset, after retries"]
+    tried = [s for s in arm_server.state.seen if s.path.endswith(DIAGNOSTICS)]
+    assert len(tried) == 1  # --retries 0: asked once, never again

@@ -34,7 +34,7 @@ def secret_ids(report: dict[str, Any]) -> set[str]:
     return {f["resource"]["id"] for f in report["findings"] if f["resource"]["type"] == "Secret"}
 
 
-@pytest.mark.parametrize("fault", ["reset", "truncate", "stall"])
+@pytest.mark.parametrize("fault", ["reset", "truncate", "stall", "throttle"])
 def test_a_fault_that_clears_on_retry_loses_nothing(k8s_server: K8sServer, kubeconfig: Path, fault: str) -> None:
     getattr(k8s_server.state, fault)[SECRETS] = 1
     code, live, stderr = scan("--kubeconfig", str(kubeconfig), "--timeout", "1")
@@ -58,6 +58,17 @@ def test_a_list_that_keeps_failing_is_reported_and_the_rest_scanned(
     assert [e["message"] for e in live["errors"]] == [message]
     assert stderr.splitlines() == [f"tierscan: error: {message}"]
     assert secret_ids(live) == set()
+    assert ("Schedule", "erp-nightly") in {(f["resource"]["type"], f["resource"]["name"]) for f in live["findings"]}
+
+
+def test_a_throttle_that_never_clears_is_reported_after_the_retries_asked_for(
+        k8s_server: K8sServer, kubeconfig: Path) -> None:
+    k8s_server.state.throttle[SECRETS] = ALWAYS
+    code, live, stderr = scan("--kubeconfig", str(kubeconfig), "--retries", "1")
+    message = "loopback: listing Secret (/api/v1/secrets): HTTP 429 Too Many Requests, after 1 retries; not read"
+    assert (code, [e["message"] for e in live["errors"]]) == (2, [message])
+    assert stderr.splitlines() == [f"tierscan: error: {message}"]
+    assert [path for path, _query, _accept in k8s_server.state.seen].count(SECRETS) == 2  # once, then 1 retry
     assert ("Schedule", "erp-nightly") in {(f["resource"]["type"], f["resource"]["name"]) for f in live["findings"]}
 
 
