@@ -6,6 +6,8 @@ DR-AZ-002. The Azure Verified Module for flexible servers defaults to zone-redun
 and geo-redundant backup, so at its parameter defaults it passes both. Its `tier`
 parameter has no default (it is required), so `sku.tier` stays unknown there; HA-AZ-004
 only rejects a known Burstable tier, because Azure refuses HA on Burstable at deployment.
+The module's Bicep source, read by the built-in parser at the same defaults, gives the
+same outcomes and messages as the ARM JSON it compiles to.
 """
 
 from __future__ import annotations
@@ -15,8 +17,10 @@ from pathlib import Path
 import pytest
 
 from scanner.engine.evaluate import EvaluationOptions
+from scanner.engine.policy import Policy
 from scanner.model import Outcome, ScanResult
-from scanner.scan import ScanOptions, scan_paths
+from scanner.scan import ScanOptions, evaluate_resources, scan_paths
+from scanner.sources import bicep
 from tests.conftest import CORPUS
 from tests.policies.fixture_harness import all_policies
 
@@ -26,6 +30,8 @@ QUICKSTART_ARM = (CORPUS / "arm/azure-quickstart-templates/quickstarts/microsoft
 QUICKSTART_BICEP = sorted((CORPUS / "bicep/azure-quickstart-templates/quickstarts/microsoft.dbforpostgresql")
                           .glob("*/main.bicep"))
 AVM_FLEXIBLE_SERVER = CORPUS / "arm/bicep-registry-modules/avm/res/db-for-postgre-sql/flexible-server/main.json"
+AVM_FLEXIBLE_SERVER_BICEP = (CORPUS / "bicep/bicep-registry-modules/avm/res/db-for-postgre-sql/flexible-server/"
+                             "main.bicep")
 
 HA_DISABLED = ("PostgreSQL server '{name}' (tier high) has properties.highAvailability.mode = Disabled; "
                "use ZoneRedundant or SameZone on a General Purpose or Memory Optimized SKU.")
@@ -33,11 +39,17 @@ GEO_DISABLED = ("PostgreSQL server '{name}' (tier high) has properties.backup.ge
                 "set geoRedundantBackup to Enabled for cross-region recovery.")
 
 
-def scan(path: Path) -> ScanResult:
+def _options() -> ScanOptions:
+    return ScanOptions(builtin_policies=False, evaluation=EvaluationOptions(keep_passing=True), root=CORPUS)
+
+
+def _policies() -> list[Policy]:
     policies = all_policies()
-    options = ScanOptions(builtin_policies=False, evaluation=EvaluationOptions(keep_passing=True),
-                          root=CORPUS)
-    return scan_paths([path], options, loaded=([policies["HA-AZ-004"], policies["DR-AZ-002"]], []))
+    return [policies["HA-AZ-004"], policies["DR-AZ-002"]]
+
+
+def scan(path: Path) -> ScanResult:
+    return scan_paths([path], _options(), loaded=(_policies(), []))
 
 
 def outcomes(result: ScanResult) -> list[tuple[str, str, str, str]]:
@@ -83,6 +95,25 @@ def test_verified_module_passes_at_its_parameter_defaults() -> None:
     ]
     server = next(r for r in result.resources if r.type == PG_TYPE)
     # What the defaults resolve to, and what stays unknown (a required parameter).
+    assert server.body["properties"]["highAvailability"]["mode"] == "ZoneRedundant"
+    assert server.body["properties"]["backup"]["geoRedundantBackup"] == "Enabled"
+    assert server.unresolved[("sku", "tier")] == "[parameters('tier')]"
+
+
+@pytest.mark.skipif(bicep.bicep_cli() is not None, reason="covers the built-in Bicep parser")
+def test_verified_module_bicep_source_matches_its_arm_json_at_the_defaults() -> None:
+    # A directory scan reads main.bicep through its e2e tests (it is their local module);
+    # read on its own, it is evaluated at its parameter defaults, like main.json.
+    source = bicep.scan_bicep_file(AVM_FLEXIBLE_SERVER_BICEP, "main.bicep", lambda p: p.as_posix())
+    result = ScanResult()
+    evaluate_resources(source.resources, _policies(), _options(), result)
+    assert result.errors == []
+    assert outcomes(result) == outcomes(scan(AVM_FLEXIBLE_SERVER)) == [
+        ("DR-AZ-002", PG_TYPE, Outcome.PASS.value, f"{PG_TYPE} <name> complies."),
+        ("HA-AZ-004", PG_TYPE, Outcome.PASS.value, f"{PG_TYPE} <name> complies."),
+    ]
+    server = next(r for r in source.resources if r.type == PG_TYPE)
+    # `createMode != 'Replica' ? geoRedundantBackup : null` and the other conditions resolve.
     assert server.body["properties"]["highAvailability"]["mode"] == "ZoneRedundant"
     assert server.body["properties"]["backup"]["geoRedundantBackup"] == "Enabled"
     assert server.unresolved[("sku", "tier")] == "[parameters('tier')]"
