@@ -105,7 +105,8 @@ def main() -> None:
               path_type=Path), help="ARM parameter file (repeatable; later files win). Default: "
               "<template>.parameters.json beside each template.")
 @click.option("--var-file", "var_files", multiple=True, type=click.Path(dir_okay=False, exists=True,
-              path_type=Path), help="Terraform variables file (repeatable; later files win), like `-var-file`.")
+              path_type=Path), help="Terraform variables file for the root modules (repeatable; later files win), like "
+              "`-var-file`; a local child module gets the values its `module` block passes.")
 @click.option("--helm-values", multiple=True, type=click.Path(dir_okay=False, exists=True, path_type=Path),
               help="Values file for Helm charts (repeatable; later files win), like `helm -f`.")
 @click.option("--helm-set", multiple=True, metavar="KEY=VALUE",

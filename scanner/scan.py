@@ -8,7 +8,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -99,6 +99,9 @@ def _scan_paths(paths: list[Path], options: ScanOptions,
     existing = [p for p in paths if p.exists() or p.is_symlink()]
     if options.sources is None or options.sources.input_kind == "auto":
         existing = lift_to_units(existing)
+    # The sources read with a copy that knows this scan's paths (a Terraform module directory
+    # is read through its caller only when the caller is read too) and has its own memo.
+    options = replace(options, sources=replace(options.sources or SourceOptions(), scan_paths=tuple(existing)))
     # Helm charts and Kustomize directories are rendered/built as units; their files
     # are listed as part of the unit, not scanned one by one.
     units = find_units(existing, options.sources)

@@ -556,7 +556,9 @@ def scan_units(units: list[ScanUnit], root: Path, sources: SourceOptions | None 
 
 # --- Terraform and Bicep ---------------------------------------------------------------
 # A Terraform directory is one module: every .tf file is read with its siblings (for
-# variables, locals and references), and each file reports the resources it declares.
+# variables, locals and references), and each file reports the resources it declares and
+# those of the local modules its `module` blocks call. A directory that a .tf file of the
+# scan calls as a local module is read through that file, with the values it passes.
 # Bicep files expand their local modules; a file used as a module is scanned through
 # the file that uses it, with the parameters that file passes.
 
@@ -593,16 +595,34 @@ def scan_iac_file(path: Path, shown: str, max_size: int = DEFAULT_MAX_FILE_SIZE,
     if suffix == ".tf":
         # `var_files` (`--var-file`) is read when SourceOptions carries it.
         var_files = list(getattr(sources, "var_files", None) or [])
-        return _scan_terraform(path, shown, var_files)
+        return _scan_terraform(path, shown, var_files, sources)
     parameter_files = sources.parameter_files if sources is not None else []
-    return _scan_bicep(path, shown, parameter_files[0] if parameter_files else None)
+    return _scan_bicep(path, shown, parameter_files[0] if parameter_files else None, sources)
 
 
-def _scan_terraform(path: Path, shown: str, var_files: list[Path]) -> FileScan:
+def _scan_terraform(path: Path, shown: str, var_files: list[Path], sources: SourceOptions | None = None) -> FileScan:
     from scanner.sources import terraform_hcl
 
-    result = terraform_hcl.scan_tf_file(path, _shown_from(path, shown), var_files)
+    show = _shown_from(path, shown)
+    calls = _terraform_module_calls(sources)
+    callers = calls.callers_of(path.parent) if calls is not None else []
+    if callers:
+        # Read through its callers (terraform_hcl expands local modules); only its own
+        # syntax is checked here, so that a broken module file still names itself.
+        try:
+            terraform_hcl.parse_file(path)
+        except terraform_hcl.HclError as exc:
+            return failed(shown, "terraform", str(exc), exc.line)
+        except OSError as exc:
+            return failed(shown, "terraform", f"cannot read: {exc.strerror or exc}")
+        names = ", ".join(dict.fromkeys(show(c) for c in callers))
+        return FileScan(FileRecord(shown, FileStatus.SCANNED, "terraform-module",
+                                   f"local module of {names}: scanned through it, with the variables it passes"))
+    result = terraform_hcl.scan_tf_file(path, show, var_files)
     errors = [ScanError(message, file=file, line=line) for file, message, line in result.module_errors]
+    # A child module's broken file that this scan reads on its own reports itself there.
+    errors += [ScanError(message, file=file, line=line) for file, message, line, where in result.child_errors
+               if calls is None or where not in calls.files]
     if result.error is not None:
         message, line = result.error
         return FileScan(FileRecord(shown, FileStatus.ERROR, "terraform", message),
@@ -612,6 +632,32 @@ def _scan_terraform(path: Path, shown: str, var_files: list[Path]) -> FileScan:
         reason = "declares no resources (variables, outputs or providers, used by the module's other files)"
     return FileScan(FileRecord(shown, FileStatus.SCANNED, "terraform", reason, len(result.resources)),
                     result.resources, errors)
+
+
+def _terraform_module_calls(sources: SourceOptions | None) -> Any:
+    """The local module calls of this scan's .tf files (a terraform_modules.ModuleCalls),
+    read once per scan; None when the scan's paths are not known (a file scanned alone)."""
+    if sources is None or not sources.scan_paths:
+        return None
+    calls = sources.scan_memo.get("terraform-module-calls")
+    if calls is None:
+        from scanner.sources import terraform_modules
+
+        tf_files = [p for p, _named in discover(list(sources.scan_paths)) if p.suffix.lower() == ".tf" and p.is_file()]
+        calls = sources.scan_memo["terraform-module-calls"] = terraform_modules.index_calls(tf_files)
+    return calls
+
+
+def _bicep_files_in_scan(sources: SourceOptions | None) -> set[Path] | None:
+    """The .bicep files this scan reads (resolved), listed once per scan; None when the
+    scan's paths are not known (a file scanned alone)."""
+    if sources is None or not sources.scan_paths:
+        return None
+    files: set[Path] | None = sources.scan_memo.get("bicep-files")
+    if files is None:
+        files = {p.resolve() for p, _named in discover(list(sources.scan_paths)) if p.suffix.lower() == ".bicep"}
+        sources.scan_memo["bicep-files"] = files
+    return files
 
 
 def _unmapped_reason(unmapped: list[str]) -> list[str]:
@@ -628,11 +674,15 @@ def _scan_terraform_plan(doc: dict[str, Any], text: str, shown: str) -> FileScan
     return FileScan(FileRecord(shown, FileStatus.SCANNED, "terraform-plan", reason, len(resources)), resources)
 
 
-def _scan_bicep(path: Path, shown: str, parameters_file: Path | None) -> FileScan:
+def _scan_bicep(path: Path, shown: str, parameters_file: Path | None,
+                sources: SourceOptions | None = None) -> FileScan:
     from scanner.sources import bicep
 
     show = _shown_from(path, shown)
-    users = bicep.module_users(path)
+    # Only users this scan reads count: a module whose user is left out (pre-commit's
+    # changed files, one directory named alone) is evaluated on its own, never skipped.
+    in_scan = _bicep_files_in_scan(sources)
+    users = [u for u in bicep.module_users(path) if in_scan is not None and u.resolve() in in_scan]
     try:
         if users and parameters_file is None:
             bicep.check_syntax(path)

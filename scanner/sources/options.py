@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 # Input kinds `--input-kind` accepts. "auto" recognises each input by content and name.
 INPUT_KINDS = ("auto", "kubernetes", "arm", "helm", "kustomize", "bicep", "terraform", "terraform-plan")
@@ -25,3 +26,9 @@ class SourceOptions:
     helm_release: str = DEFAULT_HELM_RELEASE
     helm_namespace: str | None = None  # None: Helm's default, and objects keep no namespace
     var_files: list[Path] = field(default_factory=list)  # Terraform -var-file files, in order
+    # The paths this scan reads (set by the scan): a Terraform directory is read through the
+    # module that calls it only when that module is read too.
+    scan_paths: tuple[Path, ...] = ()
+    # Facts about the whole scan that a source computes once, on first need (which Terraform
+    # directories are called as modules). Per scan: the scan works on its own copy.
+    scan_memo: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)

@@ -1,6 +1,12 @@
 """Terraform HCL configurations: one directory of `.tf` files is one module, read
 together, with variables resolved, and its resources turned into normalized resources.
 
+- Local child modules (`module "x" { source = "./modules/pg" }`) are expanded: the child
+  directory is read as a module whose variables are the arguments the block passes,
+  evaluated in the caller's scope. Its resources keep their own file and line and carry
+  the module path in their address (`module.x.azurerm_...`), as Terraform shows them.
+  Registry, git and URL sources are noted, not fetched.
+
 - Parsing uses python-hcl2's grammar (the raw Lark tree, which keeps positions), so every
   attribute and nested block keeps its line for findings.
 - Values are evaluated statically: literals, `var.*` (from `-var-file` files, then
@@ -15,8 +21,9 @@ together, with variables resolved, and its resources turned into normalized reso
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,6 +40,15 @@ TF_SUFFIX = ".tf"
 TFVARS_SUFFIXES = (".tfvars", ".tfvars.json")
 _MAX_DEPTH = 64
 _MAX_DYNAMIC = 50
+# Module calls nested deeper than this are noted, not expanded: real configurations stay
+# within a few levels, and the limit keeps a pathological tree from exhausting the scan.
+MAX_MODULE_DEPTH = 10
+# Arguments of a `module` block that Terraform itself reads; every other argument is an
+# input variable of the child module.
+_META_ARGUMENTS = frozenset({"source", "version", "count", "for_each", "providers", "depends_on"})
+# Terraform reads a module source as a local directory only with one of these prefixes;
+# anything else (`Azure/avm-res-x/azurerm`, `git::`, `https://`) is fetched by `terraform init`.
+_LOCAL_PREFIXES = ("./", "../", ".\\", "..\\")
 
 
 class HclError(ValueError):
@@ -62,18 +78,36 @@ class TfResource:
     file: str  # the .tf file that declares it (path as shown to users)
     body: TfBlock
     count_zero: bool = False
+    module: str = ""  # the module path (`module.app.module.pg`); "" in the module being read
+    via: str = ""  # for a child module's resource: the file whose `module` block brought it in
 
     @property
     def address(self) -> str:
         prefix = "data." if self.mode == "data" else ""
-        return f"{prefix}{self.type}.{self.name}"
+        own = f"{prefix}{self.type}.{self.name}"
+        return f"{self.module}.{own}" if self.module else own
+
+    @property
+    def reported_in(self) -> str:
+        """The file whose record lists it: its own, or the file of the module call."""
+        return self.via or self.file
+
+
+# (path, mtime_ns, size) of a file an evaluation read, to tell when a cached one is stale.
+FileStamp = tuple[str, int, int]
 
 
 @dataclass
 class TfModule:
     resources: list[TfResource] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    errors: list[tuple[str, str, int | None]] = field(default_factory=list)  # (file, message, line)
+    notes: list[tuple[str, str]] = field(default_factory=list)  # (file whose record shows it, text)
+    # (file as shown, message, line, path): this module's own files and its variable files.
+    errors: list[tuple[str, str, int | None, str]] = field(default_factory=list)
+    # (calling file, file as shown, message, line, path): files of the child modules it expands.
+    module_errors: list[tuple[str, str, str, int | None, str]] = field(default_factory=list)
+    idle: list[tuple[str, str]] = field(default_factory=list)  # (calling file, address): count = 0 modules
+    depends: set[FileStamp] = field(default_factory=set)  # every file read, child modules' too
+    complete: bool = True  # False when a cycle or the depth limit cut an expansion short
 
 
 # --- parsing -------------------------------------------------------------------------
@@ -482,40 +516,73 @@ def module_files(directory: Path) -> list[Path]:
     return sorted(p for p in directory.iterdir() if p.is_file() and p.suffix == TF_SUFFIX)
 
 
-def load_module(directory: Path, show: Callable[[Path], str],
-                var_files: list[Path] | None = None) -> TfModule:
-    """Read every .tf file of `directory` as one module and evaluate its resources."""
+def is_local_source(source: str) -> bool:
+    return source.startswith(_LOCAL_PREFIXES)
+
+
+def module_directory(caller: Path, source: str) -> Path:
+    """The directory a local `source` names, relative to the calling module's directory
+    (normalized, not resolved, so that it is shown the way the configuration writes it)."""
+    return Path(os.path.normpath(caller / source.replace("\\", "/")))
+
+
+def _stamps(paths: list[Path]) -> set[FileStamp]:
+    stamps: set[FileStamp] = set()
+    for path in paths:
+        try:
+            stat = path.stat()
+        except OSError:
+            continue
+        stamps.add((str(path), stat.st_mtime_ns, stat.st_size))
+    return stamps
+
+
+def load_module(directory: Path, show: Callable[[Path], str], var_files: list[Path] | None = None,
+                inputs: dict[str, Any] | None = None, stack: tuple[str, ...] = ()) -> TfModule:
+    """Read every .tf file of `directory` as one module and evaluate its resources.
+
+    A root module (`inputs` None) takes its variables from `var_files`, the automatic
+    variable files and the defaults. A child module takes them from `inputs`, the arguments
+    its caller passes, then the defaults: Terraform reads no .tfvars file for a child.
+    `stack` holds the resolved directories of the modules being expanded around this one.
+    """
     module = TfModule()
+    stack = stack or (str(directory.resolve()),)
     raw_by_file: list[tuple[str, list[_RawBlock]]] = []
-    for path in module_files(directory):
+    own_files = module_files(directory)
+    for path in own_files:
         shown = show(path)
         try:
             text, tree = parse_file(path)
         except HclError as exc:
-            module.errors.append((shown, str(exc), exc.line))
+            module.errors.append((shown, str(exc), exc.line, str(path)))
             continue
         except OSError as exc:
-            module.errors.append((shown, f"cannot read: {exc.strerror or exc}", None))
+            module.errors.append((shown, f"cannot read: {exc.strerror or exc}", None, str(path)))
             continue
         _attrs, blocks = _raw_blocks(_top_body(tree), shown, text)
         raw_by_file.append((shown, blocks))
 
-    supplied: dict[str, Any] = {}
-    for path in [*variable_files(directory), *(var_files or [])]:
+    supplied: dict[str, Any] = dict(inputs or {})
+    read_var_files = [*variable_files(directory), *(var_files or [])] if inputs is None else []
+    for path in read_var_files:
         try:
             supplied.update(_tfvars(path))
         except (HclError, OSError, ValueError) as exc:
-            module.errors.append((show(path), f"variables file not usable: {exc}", getattr(exc, "line", None)))
+            module.errors.append((show(path), f"variables file not usable: {exc}", getattr(exc, "line", None),
+                                  str(path)))
+    module.depends = _stamps([*own_files, *read_var_files])
 
     variables: dict[str, Any] = {}
     locals_raw: dict[str, _RawBlock | tuple[Tree[Any], str]] = {}
     resources_raw: dict[tuple[str, str], _RawBlock] = {}
     declared: list[tuple[str, _RawBlock]] = []
+    calls: list[_RawBlock] = []
     for _shown, blocks in raw_by_file:
         for block in blocks:
             if block.type == "variable" and block.labels:
                 name = block.labels[0]
-                if name in supplied:
+                if name in supplied and not (supplied[name] is None and _null_takes_default(block)):
                     variables[name] = supplied[name]
                 elif "default" in block.attrs:
                     node = block.attrs["default"][0]
@@ -529,10 +596,7 @@ def load_module(directory: Path, show: Callable[[Path], str],
                 resources_raw[(block.labels[0], block.labels[1])] = block
                 declared.append(("managed", block))
             elif block.type == "module" and block.labels:
-                source = block.attrs.get("source")
-                where = Evaluator(Scope({}, {}, {}), block.text).value(source[0]) if source else "?"
-                module.notes.append(f"{block.file}: module \"{block.labels[0]}\" (source {where}) is not "
-                                    "expanded; scan its directory, or a plan, to check what it deploys")
+                calls.append(block)
     for name, value in supplied.items():
         variables.setdefault(name, value)
 
@@ -542,7 +606,72 @@ def load_module(directory: Path, show: Callable[[Path], str],
         count = body.attrs.get("count")
         module.resources.append(TfResource(mode, raw.labels[0], raw.labels[1], raw.file, body,
                                            count_zero=count == 0 or body.attrs.get("for_each") in ({}, [])))
+    for call in calls:
+        _expand(call, scope, directory, show, stack, module)
     return module
+
+
+def _null_takes_default(variable: _RawBlock) -> bool:
+    """A caller passing `null` gets the default only where the variable says `nullable = false`
+    (Terraform's rule; by default null is a value that replaces the default)."""
+    if "default" not in variable.attrs or "nullable" not in variable.attrs:
+        return False
+    return Evaluator(Scope({}, {}, {}), variable.text).value(variable.attrs["nullable"][0]) is False
+
+
+def _expand(call: _RawBlock, scope: Scope, directory: Path, show: Callable[[Path], str],
+            stack: tuple[str, ...], module: TfModule) -> None:
+    """Expand one `module` block into `module`: a local source is read as a child module
+    with the arguments evaluated here; any other source is noted."""
+    name = call.labels[0]
+    where = f"{call.file}:{call.pos.line}: module \"{name}\""
+    source_node = call.attrs.get("source")
+    source = Evaluator(Scope({}, {}, {}), call.text).value(source_node[0]) if source_node else None
+    if not isinstance(source, str) or not is_local_source(source):
+        shown_source = source if isinstance(source, str) else "not given"
+        module.notes.append((call.file, f"{where} (source {shown_source}) is not a local path, so it is not "
+                                        "expanded; scan a plan (`terraform show -json`) to check what it deploys"))
+        return
+    evaluator = Evaluator(scope, call.text)
+    count = evaluator.value(call.attrs["count"][0]) if "count" in call.attrs else None
+    for_each = evaluator.value(call.attrs["for_each"][0]) if "for_each" in call.attrs else None
+    if (count == 0 and not isinstance(count, bool)) or for_each in ({}, []):
+        module.idle.append((call.file, f"module.{name}"))
+        return
+    target = module_directory(directory, source)
+    try:
+        readable = target.is_dir() and bool(module_files(target))
+    except OSError:
+        readable = False
+    if not readable:
+        module.notes.append((call.file, f"{where} (source {source}): no .tf files in {show(target)}; "
+                                        "nothing to expand"))
+        return
+    key = str(target.resolve())
+    if key in stack:
+        module.notes.append((call.file, f"{where} (source {source}) calls {show(target)}, which is already being "
+                                        "expanded (a module cycle, which Terraform rejects); not expanded again"))
+        module.complete = False
+        return
+    if len(stack) > MAX_MODULE_DEPTH:
+        module.notes.append((call.file, f"{where} (source {source}) is nested more than {MAX_MODULE_DEPTH} "
+                                        "modules deep; not expanded"))
+        module.complete = False
+        return
+    # count/for_each with more than zero instances: one representative instance, as for
+    # resources (`count.index` and `each.*` stay unknown).
+    inputs = {arg: evaluator.value(node) for arg, (node, _pos) in call.attrs.items() if arg not in _META_ARGUMENTS}
+    child = _child_module(target, show, inputs, (*stack, key))
+    prefix = f"module.{name}"
+    for resource in child.resources:
+        module.resources.append(replace(resource, module=f"{prefix}.{resource.module}" if resource.module else prefix,
+                                        via=call.file))
+    module.notes.extend((call.file, text) for _file, text in child.notes)
+    module.idle.extend((call.file, f"{prefix}.{address}") for _file, address in child.idle)
+    module.module_errors.extend((call.file, *error) for error in child.errors)
+    module.module_errors.extend((call.file, *error[1:]) for error in child.module_errors)
+    module.depends |= child.depends
+    module.complete = module.complete and child.complete
 
 
 def _dynamic_blocks(raw: _RawBlock, scope: Scope) -> list[TfBlock]:
@@ -603,53 +732,91 @@ def is_terraform_dir(directory: Path) -> bool:
 
 @dataclass
 class TfFileScan:
-    """What one .tf file contributes, evaluated in the context of its whole module."""
+    """What one .tf file contributes, evaluated in the context of its whole module: its own
+    resources and those of the child modules its `module` blocks expand."""
 
     resources: list[Resource] = field(default_factory=list)
-    unmapped: list[str] = field(default_factory=list)  # `type.name` with no mapping
+    unmapped: list[str] = field(default_factory=list)  # addresses with no mapping
     notes: list[str] = field(default_factory=list)
     error: tuple[str, int | None] | None = None  # this file could not be parsed
     module_errors: list[tuple[str, str, int | None]] = field(default_factory=list)  # var files
+    # (file as shown, message, line, resolved path): unreadable files of the child modules
+    # this file's `module` blocks expand; the caller reports those its scan does not read itself.
+    child_errors: list[tuple[str, str, int | None, str]] = field(default_factory=list)
 
 
 # Evaluated modules, kept while their files are unchanged: discovery visits a directory's
-# N files one by one, and the module is then read once, not N times. Resources are built
-# fresh from it on every call (normalize copies every value), so no scan shares objects.
+# N files one by one, and the module is then read once, not N times; a child module is
+# read once per distinct set of arguments, however many callers pass that set. Resources
+# are built fresh from it on every call (normalize copies every value), so no scan shares
+# objects. Roots and each of their children take an entry, hence the room.
 _MODULE_CACHE: dict[tuple[Any, ...], TfModule] = {}
-_MODULE_CACHE_SIZE = 16
+_MODULE_CACHE_SIZE = 64
 
 
-def _signature(directory: Path, show: Callable[[Path], str], var_files: list[Path] | None) -> tuple[Any, ...]:
-    files = [*module_files(directory), *variable_files(directory), *(var_files or [])]
-    stats = []
-    for file in files:
-        try:
-            stat = file.stat()
-        except OSError:
-            continue
-        stats.append((str(file), stat.st_mtime_ns, stat.st_size))
-    return (str(directory.resolve()), show(directory / "_"), tuple(stats))
+def _signature(directory: Path, show: Callable[[Path], str], var_files: list[Path] | None,
+               root: bool = True) -> tuple[Any, ...]:
+    files = [*module_files(directory), *(variable_files(directory) if root else []), *(var_files or [])]
+    return (str(directory.resolve()), show(directory / "_"), tuple(sorted(_stamps(files))))
+
+
+def _frozen(value: Any) -> Any:
+    """A hashable form of evaluated arguments, keeping `true` apart from `1`."""
+    if isinstance(value, dict):
+        return ("{}", tuple(sorted((str(k), _frozen(v)) for k, v in value.items())))
+    if isinstance(value, list):
+        return ("[]", tuple(_frozen(v) for v in value))
+    return (type(value).__name__, value)
+
+
+def _lookup(key: tuple[Any, ...]) -> TfModule | None:
+    module = _MODULE_CACHE.get(key)
+    # The key covers the module's own files; this covers the child modules it read.
+    if module is not None and _stamps([Path(stamp[0]) for stamp in module.depends]) != module.depends:
+        del _MODULE_CACHE[key]
+        return None
+    return module
+
+
+def _remember(key: tuple[Any, ...], module: TfModule) -> None:
+    if len(_MODULE_CACHE) >= _MODULE_CACHE_SIZE:
+        _MODULE_CACHE.pop(next(iter(_MODULE_CACHE)))
+    _MODULE_CACHE[key] = module
 
 
 def _cached_module(directory: Path, show: Callable[[Path], str], var_files: list[Path] | None) -> TfModule:
-    key = _signature(directory, show, var_files)
-    module = _MODULE_CACHE.get(key)
+    key = ("root", *_signature(directory, show, var_files))
+    module = _lookup(key)
     if module is None:
         module = load_module(directory, show, var_files)
-        if len(_MODULE_CACHE) >= _MODULE_CACHE_SIZE:
-            _MODULE_CACHE.pop(next(iter(_MODULE_CACHE)))
-        _MODULE_CACHE[key] = module
+        _remember(key, module)  # a root's expansion never depends on where it is called from
+    return module
+
+
+def _child_module(directory: Path, show: Callable[[Path], str], inputs: dict[str, Any],
+                  stack: tuple[str, ...]) -> TfModule:
+    key = ("child", *_signature(directory, show, None, root=False), _frozen(inputs))
+    try:
+        hash(key)
+    except TypeError:  # an argument value of an unexpected kind: evaluate, do not cache
+        return load_module(directory, show, inputs=inputs, stack=stack)
+    module = _lookup(key)
+    if module is None:
+        module = load_module(directory, show, inputs=inputs, stack=stack)
+        if module.complete:  # a cut-short expansion depends on the modules around it
+            _remember(key, module)
     return module
 
 
 def scan_tf_file(path: Path, show: Callable[[Path], str], var_files: list[Path] | None = None) -> TfFileScan:
     """Resources declared in `path`, with variables, locals and references resolved
-    across every .tf file of its directory."""
+    across every .tf file of its directory, and the resources of the local child modules
+    that its `module` blocks call."""
     directory = path.parent
     shown = show(path)
     module = _cached_module(directory, show, var_files)
     result = TfFileScan()
-    for file, message, line in module.errors:
+    for file, message, line, _path in module.errors:
         if file == shown:
             result.error = (message, line)
         elif not file.endswith(TF_SUFFIX):
@@ -659,13 +826,32 @@ def scan_tf_file(path: Path, show: Callable[[Path], str], var_files: list[Path] 
                 result.module_errors.append((file, message, line))
     if result.error is not None:
         return result
-    inputs = [TfInput(r.type, r.name, r.file, r.body, r.body.position_of) for r in module.resources
-              if not r.count_zero]
-    resources, unmapped = normalize(inputs)
-    result.resources = [r for r in resources if r.origin.file == shown]
-    mine = {(r.type, r.name) for r in module.resources if r.file == shown}
-    result.unmapped = [u for u in unmapped if tuple(u.split(".", 1)) in mine]
-    result.notes = [n for n in module.notes if n.startswith(f"{shown}:")]
+    result.child_errors = [(file, message, line, where) for via, file, message, line, where in module.module_errors
+                           if via == shown]
+    live = [r for r in module.resources if not r.count_zero]
+    inputs = [TfInput(r.type, r.name, r.file, r.body, r.body.position_of, module=r.module) for r in live]
+    # Every resource of the module is a possible reference target; only this file's are mapped.
+    mine = {id(i) for i, r in zip(inputs, live, strict=True) if r.reported_in == shown}
+    result.resources, result.unmapped = normalize(inputs, lambda i: id(i) in mine)
+    result.notes = [text for file, text in module.notes if file == shown]
     result.notes += [f"{r.address} has count = 0 (not deployed)" for r in module.resources
-                     if r.count_zero and r.file == shown]
+                     if r.count_zero and r.reported_in == shown]
+    result.notes += [f"{address} has count = 0 (not deployed)" for file, address in module.idle if file == shown]
     return result
+
+
+def local_module_sources(path: Path) -> list[str]:
+    """The local `source` paths of the `module` blocks of one .tf file (none when it
+    cannot be read: its own scan reports that)."""
+    try:
+        text, tree = parse_file(path)
+    except (HclError, OSError):
+        return []
+    _attrs, blocks = _raw_blocks(_top_body(tree), str(path), text)
+    sources: list[str] = []
+    for block in blocks:
+        if block.type == "module" and "source" in block.attrs:
+            source = Evaluator(Scope({}, {}, {}), text).value(block.attrs["source"][0])
+            if isinstance(source, str) and is_local_source(source):
+                sources.append(source)
+    return sources

@@ -164,6 +164,12 @@ def test_every_file_of_the_fixture_tree_is_accounted_for() -> None:
         "module/storage.tf": (FileStatus.SCANNED, "terraform"),
         "module/terraform.tfvars": (FileStatus.SKIPPED, "terraform-variables"),
         "module/variables.tf": (FileStatus.SCANNED, "terraform"),
+        "modules/envs/prod/main.tf": (FileStatus.SCANNED, "terraform"),
+        "modules/envs/prod/variables.tf": (FileStatus.SCANNED, "terraform"),
+        "modules/envs/prod-north/main.tf": (FileStatus.SCANNED, "terraform"),
+        # Local child modules of the two roots above: read through them (test_terraform_modules).
+        "modules/modules/postgres/main.tf": (FileStatus.SCANNED, "terraform-module"),
+        "modules/modules/postgres/variables.tf": (FileStatus.SCANNED, "terraform-module"),
         "plan/child-modules.json": (FileStatus.SCANNED, "terraform-plan"),
     }
     assert [(e.file, e.line, e.message) for e in result.errors] == [
