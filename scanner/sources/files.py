@@ -567,9 +567,12 @@ def _shown_from(path: Path, shown: str) -> Callable[[Path], str]:
     base = posixpath.dirname(shown)
 
     def show(other: Path) -> str:
+        # Both sides resolved: sources resolve the modules they follow, and a repository
+        # reached through a symbolic link (a symlinked home, macOS's /tmp) would otherwise
+        # show them as a walk up to / and down again.
         try:
-            relative = Path(os.path.relpath(other, path.parent)).as_posix()
-        except ValueError:
+            relative = Path(os.path.relpath(other.resolve(), path.parent.resolve())).as_posix()
+        except (ValueError, OSError):
             return other.as_posix()
         return posixpath.normpath(posixpath.join(base, relative))
     return show

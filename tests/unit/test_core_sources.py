@@ -119,3 +119,20 @@ def test_display_paths_are_relative_to_the_root_when_inside_it(tmp_path: Path) -
     # A sibling whose name starts with the root's name is not inside it.
     sibling = tmp_path.parent / (tmp_path.name + "-other") / "x.yaml"
     assert display_path(sibling, tmp_path) == sibling.as_posix()
+
+
+def test_a_repository_reached_through_a_symbolic_link_shows_the_same_paths(tmp_path: Path) -> None:
+    # Module sources resolve the files they follow; a symlinked checkout (a symlinked home,
+    # macOS's /tmp) once showed them as ../../../../work/... from the resolved target.
+    from scanner.scan import ScanOptions, scan_paths
+    from tests.conftest import FIXTURES
+
+    for kind in ("bicep", "terraform"):
+        direct = FIXTURES / kind
+        linked = tmp_path / f"linked-{kind}"
+        linked.symlink_to(direct, target_is_directory=True)
+        shown = [sorted((r.origin.file or "", r.type, r.name)
+                        for r in scan_paths([root], ScanOptions(root=root)).resources)
+                 for root in (direct, linked)]
+        assert shown[0] == shown[1]
+        assert not any(file.startswith("..") for file, _type, _name in shown[0])
