@@ -99,9 +99,6 @@ def _scan_paths(paths: list[Path], options: ScanOptions,
     existing = [p for p in paths if p.exists() or p.is_symlink()]
     if options.sources is None or options.sources.input_kind == "auto":
         existing = lift_to_units(existing)
-    # The sources read with a copy that knows this scan's paths (a Terraform module directory
-    # is read through its caller only when the caller is read too) and has its own memo.
-    options = replace(options, sources=replace(options.sources or SourceOptions(), scan_paths=tuple(existing)))
     # Helm charts and Kustomize directories are rendered/built as units; their files
     # are listed as part of the unit, not scanned one by one.
     units = find_units(existing, options.sources)
@@ -116,6 +113,11 @@ def _scan_paths(paths: list[Path], options: ScanOptions,
             plan.append(FileRecord(shown, FileStatus.SKIPPED, "", "excluded by the config's `exclude`"))
             continue
         plan.append((path, shown, named))
+    # The sources read with a copy that knows which files this scan reads (a Terraform or
+    # Bicep module is read through its caller only when the caller is read too, not
+    # excluded by the config) and has its own memo.
+    read_paths = tuple(step[0] for step in plan if isinstance(step, tuple))
+    options = replace(options, sources=replace(options.sources or SourceOptions(), scan_paths=read_paths))
     for step in _read_files(plan, options):
         if isinstance(step, FileRecord):
             result.files.append(step)

@@ -646,7 +646,7 @@ def _terraform_module_calls(sources: SourceOptions | None) -> Any:
     if calls is None:
         from scanner.sources import terraform_modules
 
-        tf_files = [p for p, _named in discover(list(sources.scan_paths)) if p.suffix.lower() == ".tf" and p.is_file()]
+        tf_files = [p for p in _files_in_scan(sources, ".tf") if p.is_file()]
         calls = sources.scan_memo["terraform-module-calls"] = terraform_modules.index_calls(tf_files)
     return calls
 
@@ -658,9 +658,14 @@ def _bicep_files_in_scan(sources: SourceOptions | None) -> set[Path] | None:
         return None
     files: set[Path] | None = sources.scan_memo.get("bicep-files")
     if files is None:
-        files = {p.resolve() for p, _named in discover(list(sources.scan_paths)) if p.suffix.lower() == ".bicep"}
-        sources.scan_memo["bicep-files"] = files
+        files = sources.scan_memo["bicep-files"] = {p.resolve() for p in _files_in_scan(sources, ".bicep")}
     return files
+
+
+def _files_in_scan(sources: SourceOptions, suffix: str) -> list[Path]:
+    """The files with `suffix` among those the scan reads (`scan_paths`, where a directory
+    stands for the files under it)."""
+    return [p for p, _named in discover(list(sources.scan_paths)) if p.suffix.lower() == suffix]
 
 
 def _unmapped_reason(unmapped: list[str]) -> list[str]:

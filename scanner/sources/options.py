@@ -26,8 +26,9 @@ class SourceOptions:
     helm_release: str = DEFAULT_HELM_RELEASE
     helm_namespace: str | None = None  # None: Helm's default, and objects keep no namespace
     var_files: list[Path] = field(default_factory=list)  # Terraform -var-file files, in order
-    # The paths this scan reads (set by the scan): a Terraform directory is read through the
-    # module that calls it only when that module is read too.
+    # The files this scan reads (set by the scan, after the config's `exclude`; directories
+    # here stand for every file under them): a Terraform or Bicep module is read through
+    # the file that calls it only when that file is read too.
     scan_paths: tuple[Path, ...] = ()
     # Facts about the whole scan that a source computes once, on first need (which Terraform
     # directories are called as modules). Per scan: the scan works on its own copy.

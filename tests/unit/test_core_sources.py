@@ -136,3 +136,20 @@ def test_a_repository_reached_through_a_symbolic_link_shows_the_same_paths(tmp_p
                  for root in (direct, linked)]
         assert shown[0] == shown[1]
         assert not any(file.startswith("..") for file, _type, _name in shown[0])
+
+
+def test_a_module_whose_callers_are_all_excluded_is_read_on_its_own() -> None:
+    # The config's `exclude` often names examples/: a module they call must then be read
+    # on its own, not recorded as "scanned through" a caller that this scan never reads.
+    from scanner.scan import ScanOptions, scan_paths
+    from tests.conftest import FIXTURES
+
+    cases = [(FIXTURES / "terraform" / "modules", "envs/", "modules/postgres/main.tf", "terraform"),
+             (FIXTURES / "bicep", "app/", "modules/pg.bicep", "bicep")]
+    for root, excluded, module_file, kind in cases:
+        kinds = {}
+        for exclude in (None, lambda shown, prefix=excluded: shown.startswith(prefix)):
+            result = scan_paths([root], ScanOptions(root=root, exclude=exclude))
+            record = next(f for f in result.files if f.path == module_file)
+            kinds[exclude is None] = (record.kind, record.resources > 0)
+        assert kinds == {True: (f"{kind}-module", False), False: (kind, True)}
