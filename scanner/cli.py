@@ -400,8 +400,8 @@ def recovery_command(paths: tuple[Path, ...], fmt: str, output: Path | None, his
     """Can this platform meet the RPO and RTO of its tiers, and where not, why not?
 
     Groups workloads and the data stores they use into services, estimates the
-    recovery point and time each can achieve for pod/node, zone and region loss
-    (figures cited in policies/recovery-model.yaml), and reports every gap with its
+    recovery point and time each can achieve for pod/node, zone and region loss and
+    for data corruption or deletion (figures cited in policies/recovery-model.yaml), and reports every gap with its
     chain of evidence. Reads PATHS (default: the current directory), or live state
     with the same options as `tierscan scan` (--azure, --kubernetes), or a snapshot
     saved by a live scan (--snapshot FILE).

@@ -37,17 +37,22 @@ class RuleMeta:
 RULES: dict[str, RuleMeta] = {
     "DR-SVC-RPO": RuleMeta(
         "DR-SVC-RPO", "ServiceRecoveryPointWithinTier",
-        "Each service's achievable recovery point meets its tier's RPO for pod/node, zone and region loss",
+        "Each service's achievable recovery point meets its tier's RPO for pod/node, zone and region loss and "
+        "data corruption or deletion",
         "Compares the data loss the configuration allows (HA mode, geo-redundant backup, read replicas, storage "
-        "replication, backup schedules) with the tier's RPO target from policies/tiers.yaml.",
+        "replication, backup schedules; after a corruption or deletion only backup retention, blob versioning "
+        "and soft delete count, since replicas copy the damage) with the tier's RPO target from "
+        "policies/tiers.yaml.",
         "Change the setting named in the finding: for example enable geo-redundant backup or a cross-region "
-        "read replica for PostgreSQL, a geo-redundant storage SKU, or a backup schedule at least as frequent as "
-        "the RPO.", Severity.HIGH,
+        "read replica for PostgreSQL, a geo-redundant storage SKU, a backup schedule at least as frequent as "
+        "the RPO, or backup retention, blob versioning and soft delete that outlast the time it takes to notice "
+        "a corruption.", Severity.HIGH,
         ("https://learn.microsoft.com/azure/postgresql/flexible-server/concepts-business-continuity",
          "https://learn.microsoft.com/azure/storage/common/storage-redundancy")),
     "DR-SVC-RTO": RuleMeta(
         "DR-SVC-RTO", "ServiceRecoveryTimeWithinTier",
-        "Each service's achievable recovery time meets its tier's RTO for pod/node, zone and region loss",
+        "Each service's achievable recovery time meets its tier's RTO for pod/node, zone and region loss and "
+        "data corruption or deletion",
         "Compares how long recovery takes given the configuration (replicas, zone spread, disruption budgets, "
         "HA failover, restore times) with the tier's RTO target from policies/tiers.yaml.",
         "Change the setting named in the finding: for example zone-redundant HA for PostgreSQL, more replicas "
@@ -94,6 +99,8 @@ def fmt_minutes(value: float | None) -> str:
         return "0 min"
     if value < 1:
         return f"{value * 60:.0f} s"
+    if value >= 2880 and value % 1440 == 0:  # retention and detection windows are set in days
+        return f"{value / 1440:.0f} days"
     if value >= 120 and value % 60 == 0:
         return f"{value / 60:.0f} h"
     return f"{value:g} min"

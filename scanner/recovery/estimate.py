@@ -14,7 +14,13 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from scanner.engine.cron import CronError, is_velero_schedule, max_interval_minutes
+from scanner.engine.cron import (
+    VELERO_DEFAULT_TTL_HOURS,
+    CronError,
+    is_velero_schedule,
+    max_interval_minutes,
+    parse_go_duration,
+)
 from scanner.engine.relations import label_selector_matches
 from scanner.engine.views import pod_template, replicas
 from scanner.model import JsonPath, Platform, Resource
@@ -22,9 +28,16 @@ from scanner.recovery.figures import RecoveryModel
 from scanner.recovery.platform import PG_TYPE, Component, PlatformModel
 
 UNBOUNDED = math.inf
-SCOPES = ("node", "zone", "region")
-SCOPE_LABEL = {"node": "pod/node loss", "zone": "zone loss", "region": "region loss"}
+SCOPES = ("node", "zone", "region", "corruption")
+SCOPE_LABEL = {"node": "pod/node loss", "zone": "zone loss", "region": "region loss",
+               "corruption": "data corruption or deletion"}
 ZONE_KEY = "topology.kubernetes.io/zone"
+# Azure Database for PostgreSQL flexible server keeps backups 7 days unless told
+# otherwise, and accepts nothing shorter (concepts-backup-restore: "between 7 (default)
+# and 35 days"), so 7 is both the default and the least an unknown value can mean.
+PG_DEFAULT_RETENTION_DAYS = 7
+BLOB_SERVICE_TYPE = "microsoft.storage/storageaccounts/blobservices"
+BACKUP_CONFIG_TYPE = "microsoft.recoveryservices/vaults/backupconfig"
 
 
 @dataclass(frozen=True)
@@ -63,11 +76,26 @@ def _shown(resource: Resource, *path: str) -> str:
     if tuple(path) in resource.unresolved:
         return f"the unresolved expression {resource.unresolved[tuple(path)]}"
     value = _get(resource.body, *path)
+    if isinstance(value, bool):
+        return "true" if value else "false"  # as the template spells it
     return "not set" if value is None else str(value)
 
 
 def _every(minutes: int) -> str:
     return f"{minutes // 60} h" if minutes >= 120 and minutes % 60 == 0 else f"{minutes} min"
+
+
+def _span(minutes: float) -> str:
+    """A retention or a detection window, in the unit people set it in (days)."""
+    if minutes >= 1440 and minutes % 1440 == 0:
+        days = int(minutes // 1440)
+        return f"{days} day{'s' if days != 1 else ''}"
+    return _every(int(minutes)) if minutes == int(minutes) else f"{minutes:g} min"
+
+
+def _days(value: Any) -> int | None:
+    """A retention in whole days, or None when it is not a positive integer."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
 
 
 class Estimator:
@@ -187,7 +215,34 @@ class Estimator:
         region = Reason(cluster or w, ("location",) if cluster else ("metadata", "name"),
                         f"{on} and {how}" if cluster else how, ("k8s_cluster_rebuild_minutes",))
         out["region"] = Estimate(None, rebuild, None, region)
+        out["corruption"] = self._workload_corruption(w, count)
         return out
+
+    def _workload_corruption(self, w: Resource, count: int | None) -> Estimate:
+        """A failed release or corrupted data: replicas run the same release and share or
+        replicate the same data, so they never help; a rollback or a backup does."""
+        copies = ("its pods on every node" if count is None else
+                  f"its {count} replicas" if count >= 2 else "")
+        claims = _get(w.body, "spec", "volumeClaimTemplates") if w.type == "StatefulSet" else None
+        if isinstance(claims, list) and claims:
+            names = ", ".join(str(_get(c, "metadata", "name")) for c in claims)
+            text = (f"keeps its data in volume claim template{'s' if len(claims) != 1 else ''} {names}"
+                    + (f", which {copies} replicate corruption and deletion alike" if count is None or count >= 2
+                       else ""))
+            return self._restore_from_velero(w, ("spec", "volumeClaimTemplates"), text, w.namespace)
+        limit_path = ("spec", "revisionHistoryLimit")
+        limit = _value(w, *limit_path)
+        rto = self.m("k8s_rollback_minutes") + self.m("k8s_pod_start_minutes")
+        figures = ("k8s_rollback_minutes", "k8s_pod_start_minutes")
+        ran = f"holds no data, and {copies} all run a failed release" if copies else "holds no data"
+        if limit == 0:
+            # No old ReplicaSet (or ControllerRevision) is kept, so `rollout undo` has nothing
+            # to go back to; the previous version comes from source control instead.
+            text = (f"{ran}; it keeps no old revisions (revisionHistoryLimit 0), so the previous "
+                    f"release is redeployed from source")
+            return Estimate(None, rto, None, Reason(w, limit_path, text, figures))
+        text = f"{ran}: it is rolled back to its previous revision"
+        return Estimate(None, rto, None, Reason(w, limit_path if limit is not None else ("kind",), text, figures))
 
     # --- PostgreSQL flexible server ----------------------------------------------------------
     def _replicas_elsewhere(self, server: Resource) -> list[Resource]:
@@ -245,7 +300,39 @@ class Estimator:
             state = "disabled" if _value(s, *geo_path) == "Disabled" else _shown(s, *geo_path)
             reason = Reason(s, geo_path, f"has geo-redundant backup {state} and no read replica in another region")
             out["region"] = Estimate(UNBOUNDED, UNBOUNDED, reason, reason)
+        out["corruption"] = self._postgresql_corruption(s, mode if ha else None, replicas_)
         return out
+
+    def _postgresql_corruption(self, s: Resource, ha_mode: str | None, replicas_: list[Resource]) -> Estimate:
+        """A bad integration or a deletion: the HA standby and read replicas apply the same
+        writes, so only a point-in-time restore to before it helps, and only while the
+        backups still reach back to then."""
+        copies = [f"its {ha_mode} HA standby"] if ha_mode else []
+        copies += [f"read replica {r.name}" for r in replicas_]
+        lead = (f"has {' and '.join(copies)}, which replicate{'s' if len(copies) == 1 else ''} the corruption, "
+                f"so only its backups help: " if copies else "")
+        path = ("properties", "backup", "backupRetentionDays")
+        raw = _value(s, *path)
+        days = _days(raw)
+        minimum = PG_DEFAULT_RETENTION_DAYS
+        if days is not None:
+            kept = f"backupRetentionDays {days}"
+        elif raw is None and path not in s.unresolved:
+            days, kept = minimum, f"backupRetentionDays not set: the {minimum}-day default"
+        else:  # unresolved or malformed: the least the API accepts
+            days, kept = minimum, f"backupRetentionDays {_shown(s, *path)}, taken as the {minimum}-day minimum"
+        window = self.m("corruption_detection_minutes")
+        if days * 1440 < window:
+            reaching = "they reach" if lead else "has backups reaching"
+            reason = Reason(s, path, f"{lead}{reaching} back {_span(days * 1440)} ({kept}), less than the "
+                                     f"{_span(window)} it can take to notice a corruption",
+                            ("corruption_detection_minutes",))
+            return Estimate(UNBOUNDED, UNBOUNDED, reason, reason)
+        text = (f"{lead}{'it ' if lead else ''}is restored to a point in time before the corruption, within "
+                f"{_span(days * 1440)} of backups ({kept}; a corruption can take {_span(window)} to notice)")
+        return Estimate(self.m("pg_pitr_rpo_minutes"), self.m("pg_restore_minutes"),
+                        Reason(s, path, text, ("pg_pitr_rpo_minutes", "corruption_detection_minutes")),
+                        Reason(s, path, text, ("pg_restore_minutes",)))
 
     # --- Storage accounts, volumes, caches, vaults -----------------------------------------
     def _storage(self, a: Resource) -> dict[str, Estimate]:
@@ -275,7 +362,83 @@ class Estimator:
         else:
             reason = Reason(a, sku_path, f"is not geo-redundant ({shown})")
             out["region"] = Estimate(UNBOUNDED, UNBOUNDED, reason, reason)
+        replicated = redundancy not in ("", "LRS")
+        out["corruption"] = self._storage_corruption(a, shown if replicated else None)
         return out
+
+    def _child(self, parent: Resource, type_key: str, name: str) -> Resource | None:
+        """An Azure child resource (nested in the template or at top level) by its own name."""
+        full = f"{parent.name}/{name}".lower()
+        return next((r for r in self.platform.resources if r.type.lower() == type_key and r.name.lower() == full),
+                    None)
+
+    def _storage_corruption(self, a: Resource, replicated: str | None) -> Estimate:
+        """Overwritten, deleted or encrypted blobs and containers: replication copies the
+        change, so only the blob service's own history helps (versions, soft delete,
+        point-in-time restore), and only while it still reaches back to before it."""
+        window = self.m("corruption_detection_minutes")
+        noticed = f"the {_span(window)} it can take to notice a corruption"
+        copies = f"its {replicated} replication copies every overwrite and deletion, so " if replicated else ""
+        if _value(a, "kind") == "FileStorage":
+            also = f", and its {replicated} replication copies every overwrite and deletion" if replicated else ""
+            reason = Reason(a, ("kind",), f"is a FileStorage account: blob versioning and soft delete do not cover its "
+                                          f"file shares{also}")
+            return Estimate(UNBOUNDED, UNBOUNDED, reason, reason)
+        blob = self._child(a, BLOB_SERVICE_TYPE, "default")
+        if blob is None:
+            reason = Reason(a, ("name",), f"declares no blobServices/default: {copies}without blob versioning or soft "
+                                          f"delete (both off by default) an overwritten or deleted file is lost")
+            return Estimate(UNBOUNDED, UNBOUNDED, reason, reason)
+
+        def retention(key: str) -> tuple[int | None, JsonPath, str]:
+            """(days kept, path, what the report says) of a soft delete / restore policy."""
+            base = ("properties", key)
+            enabled, days = _value(blob, *base, "enabled"), _days(_value(blob, *base, "days"))
+            if enabled is not True:
+                shown = "not set (off by default)" if enabled is None else f"enabled {_shown(blob, *base, 'enabled')}"
+                return None, (*base, "enabled"), f"{key} {shown}"
+            if days is None:
+                return None, (*base, "days"), f"{key} enabled with days {_shown(blob, *base, 'days')}"
+            return days, (*base, "days"), f"{key} {days} days"
+
+        # Blobs overwritten or deleted: versions persist until deleted explicitly; soft
+        # delete and point-in-time restore reach back their retention.
+        versioning_path = ("properties", "isVersioningEnabled")
+        versioning = _value(blob, *versioning_path) is True
+        soft, soft_path, soft_text = retention("deleteRetentionPolicy")
+        pitr, pitr_path, _pitr_text = retention("restorePolicy")
+        if versioning:
+            blobs: tuple[JsonPath, str] = (
+                versioning_path, "keeps previous versions of overwritten and deleted blobs (isVersioningEnabled)")
+        elif pitr is not None and pitr * 1440 >= window:
+            blobs = (pitr_path, f"restores blobs to a point in time up to {_span(pitr * 1440)} back (restorePolicy)")
+        elif soft is not None and soft * 1440 >= window:
+            blobs = (soft_path, f"keeps overwritten and deleted blobs for {_span(soft * 1440)} (deleteRetentionPolicy)")
+        else:
+            versions = f"isVersioningEnabled {_shown(blob, *versioning_path)}"
+            gap = (f"{versions} and {soft_text}, less than {noticed}" if soft is not None
+                   else f"{versions} and {soft_text}")
+            # The window is credited only where a retention was compared with it.
+            reason = Reason(blob, soft_path if soft is not None else versioning_path,
+                            f"has {gap}: {copies}an overwritten or deleted file cannot be restored",
+                            ("corruption_detection_minutes",) if soft is not None else ())
+            return Estimate(UNBOUNDED, UNBOUNDED, reason, reason)
+        # Containers deleted: only container soft delete brings them back (point-in-time
+        # restore does not restore a deleted container).
+        containers, container_path, container_text = retention("containerDeleteRetentionPolicy")
+        if containers is None or containers * 1440 < window:
+            short = f", less than {noticed}" if containers is not None else ""
+            reason = Reason(blob, container_path, f"{blobs[1]}, but has {container_text}{short}: {copies}a deleted "
+                                                  f"container and every blob in it cannot be restored",
+                            ("corruption_detection_minutes",) if containers is not None else ())
+            return Estimate(UNBOUNDED, UNBOUNDED, reason, reason)
+        text = (f"{blobs[1]} and deleted containers for {_span(containers * 1440)} "
+                f"(containerDeleteRetentionPolicy)"
+                + (f"; its {replicated} replication copies every overwrite and deletion and does not help"
+                   if replicated else ""))
+        return Estimate(0, self.m("blob_restore_minutes"),
+                        Reason(blob, blobs[0], text, ("corruption_detection_minutes",)),
+                        Reason(blob, blobs[0], text, ("blob_restore_minutes",)))
 
     def _class_sku(self, pvc: Resource) -> tuple[str | None, Resource, JsonPath, str]:
         name = _get(pvc.body, "spec", "storageClassName")
@@ -294,7 +457,12 @@ class Estimator:
                                                                               f"which is not in the scan")
 
     def _velero_interval(self, namespace: str | None) -> tuple[int, Resource] | None:
-        best: tuple[int, Resource] | None = None
+        found = self._velero_schedules(namespace)
+        return min(found, key=lambda item: item[0]) if found else None
+
+    def _velero_schedules(self, namespace: str | None) -> list[tuple[int, Resource]]:
+        """(interval in minutes, schedule) of every active Velero schedule covering `namespace`."""
+        out: list[tuple[int, Resource]] = []
         for schedule in self._velero:
             spec = _get(schedule.body, "spec")
             spec = spec if isinstance(spec, dict) else {}
@@ -312,9 +480,47 @@ class Estimator:
                 minutes = max_interval_minutes(str(spec.get("schedule", "")))
             except CronError:
                 continue
-            if best is None or minutes < best[0]:
-                best = (minutes, schedule)
-        return best
+            out.append((minutes, schedule))
+        return out
+
+    @staticmethod
+    def _velero_ttl(schedule: Resource) -> tuple[float, str]:
+        """(minutes a schedule's backups are kept, how the report shows it). An unparsable
+        ttl is unknown, and so taken as keeping nothing."""
+        ttl = _get(schedule.body, "spec", "template", "ttl")
+        if ttl is None:
+            return VELERO_DEFAULT_TTL_HOURS * 60, f"{_span(VELERO_DEFAULT_TTL_HOURS * 60)} (Velero's default ttl)"
+        try:
+            minutes = parse_go_duration(str(ttl)) / 60
+        except CronError:
+            return 0, f"an unknown time (ttl {ttl})"
+        return minutes, f"{_span(minutes)} (ttl {ttl})"
+
+    def _restore_from_velero(self, where: Resource, path: JsonPath, text: str, namespace: str | None) -> Estimate:
+        """Data that only a backup can bring back after a corruption or deletion: a Velero
+        schedule covering the namespace whose backups outlast the detection window."""
+        window = self.m("corruption_detection_minutes")
+        schedules = self._velero_schedules(namespace)
+        if not schedules:
+            reason = Reason(where, path, f"{text}; only a backup helps, and no Velero schedule backs up namespace "
+                                         f"{namespace}")
+            return Estimate(UNBOUNDED, UNBOUNDED, reason, reason)
+        kept = [(minutes, schedule) for minutes, schedule in schedules if self._velero_ttl(schedule)[0] >= window]
+        if not kept:
+            # Name the schedule that keeps its backups longest: the one to extend.
+            schedule = max((s for _m, s in schedules), key=lambda s: self._velero_ttl(s)[0])
+            reason = Reason(schedule, ("spec", "template", "ttl"),
+                            f"{text}; only a backup helps, and Velero schedule {schedule.name} keeps backups for "
+                            f"{self._velero_ttl(schedule)[1]}, less than the {_span(window)} it can take to notice "
+                            f"a corruption", ("corruption_detection_minutes",))
+            return Estimate(UNBOUNDED, UNBOUNDED, reason, reason)
+        minutes, schedule = min(kept, key=lambda item: item[0])
+        rpo = Reason(schedule, ("spec", "schedule"),
+                     f"{text}; only a backup helps: it is restored from Velero schedule {schedule.name}, which runs "
+                     f"every {_every(minutes)} and keeps backups for {self._velero_ttl(schedule)[1]}",
+                     ("corruption_detection_minutes",))
+        return Estimate(minutes, self.m("velero_restore_minutes"), rpo,
+                        Reason(schedule, ("spec", "schedule"), rpo.text, ("velero_restore_minutes",)))
 
     def _volume(self, pvc: Resource) -> dict[str, Estimate]:
         sku, where, path, text = self._class_sku(pvc)
@@ -341,6 +547,8 @@ class Estimator:
         else:
             out["zone"] = restored("which is not zone-redundant")
         out["region"] = restored("which is not replicated to another region")
+        copies = ", which is zone-redundant but replicates corruption and deletion alike" if zrs else ""
+        out["corruption"] = self._restore_from_velero(where, path, f"{text}{copies}", pvc.namespace)
         return out
 
     def _redis(self, c: Resource) -> dict[str, Estimate]:
@@ -365,6 +573,12 @@ class Estimator:
                 ("redis_recreate_minutes",)))
         out["region"] = Estimate(None, recreate, None, Reason(
             c, ("location",), "is recreated in another region", ("redis_recreate_minutes",)))
+        # A poisoned cache: its replica applies the same writes; the cache is emptied or
+        # recreated and the application refills it (no data of record is lost).
+        copies = f"its replica ({sku}) copies bad entries, so " if sku in ("Standard", "Premium") else ""
+        out["corruption"] = Estimate(None, recreate, None, Reason(
+            c, sku_path, f"holds no data of record: {copies}it is emptied or recreated and refilled by the application",
+            ("redis_recreate_minutes",)))
         return out
 
     def _vault(self, v: Resource) -> dict[str, Estimate]:
@@ -390,4 +604,36 @@ class Estimator:
             reason = Reason(v, path, f"has storage redundancy {_shown(v, *red_path)} and Cross Region Restore "
                                      f"{_shown(v, *crr_path)}")
             out["region"] = Estimate(UNBOUNDED, UNBOUNDED, reason, reason)
+        out["corruption"] = self._vault_corruption(v)
         return out
+
+    def _vault_corruption(self, v: Resource) -> Estimate:
+        """Ransomware and destructive operators delete backups first. The backups count
+        only while soft delete keeps deleted ones, decided as DR-AZ-011 does for every
+        tier: `softDeleteState` on the vault and `softDeleteFeatureState` on a
+        `backupconfig` child must not switch it off (it is on by default). Without it, the
+        backups are taken as lost for this scope."""
+        soft_path = ("properties", "securitySettings", "softDeleteSettings", "softDeleteState")
+        immutability = _shown(v, "properties", "securitySettings", "immutabilitySettings", "state")
+        on = ("Enabled", "AlwaysON")
+        state = _value(v, *soft_path)
+        off: tuple[Resource, JsonPath, str] | None = None
+        if soft_path in v.unresolved or (state is not None and state not in on):
+            off = (v, soft_path, f"softDeleteState {_shown(v, *soft_path)}")
+        config = self._child(v, BACKUP_CONFIG_TYPE, "vaultconfig")
+        feature_path = ("properties", "softDeleteFeatureState")
+        if off is None and config is not None:
+            feature = _value(config, *feature_path)
+            if feature_path in config.unresolved or (feature is not None and feature not in on):
+                off = (config, feature_path, f"softDeleteFeatureState {_shown(config, *feature_path)} in "
+                                             f"{config.name}")
+        if off is not None:
+            reason = Reason(off[0], off[1], f"has {off[2]}: ransomware or an operator can delete its backups before "
+                                            f"the data is restored, so they are taken as lost")
+            return Estimate(UNBOUNDED, UNBOUNDED, reason, reason)
+        kept = f"soft delete {state}" if state is not None else "soft delete on (the default)"
+        text = (f"restores from daily backups; {kept} keeps deleted backups recoverable (immutability "
+                f"{immutability})")
+        return Estimate(self.m("vault_backup_rpo_minutes"), self.m("vault_restore_minutes"),
+                        Reason(v, soft_path, text, ("vault_backup_rpo_minutes",)),
+                        Reason(v, soft_path, text, ("vault_restore_minutes",)))

@@ -12,8 +12,10 @@ The JSON document is also the input of `--history` (the HTML trend chart), so it
                    components: [{kind, label, tier, links, estimates: {scope: {rpo, rto, rpo_reason, rto_reason}}}]}],
      "unlinked": [component...], "findings": [...], "figures": {key: {...}}}
 
-Minutes are numbers; "unbounded" means no recovery is possible from the configuration;
-null means not applicable (a component that holds no data has no RPO).
+Scopes are `node`, `zone`, `region` and `corruption` (data corruption or deletion; added
+after the others, so earlier documents lack it). Minutes are numbers; "unbounded" means
+no recovery is possible from the configuration; null means not applicable (a component
+that holds no data has no RPO).
 """
 
 from __future__ import annotations

@@ -14,8 +14,9 @@ from html import escape
 from typing import Any
 
 from scanner.recovery.assess import fmt_minutes
+from scanner.recovery.estimate import SCOPE_LABEL
 
-SCOPES = (("node", "pod/node loss"), ("zone", "zone loss"), ("region", "region loss"))
+SCOPES = tuple(SCOPE_LABEL.items())
 TIER_ORDER = ("critical", "high", "medium", "low")
 SEVERITY_ORDER = ("critical", "high", "medium", "low", "info")
 KIND_COLOUR = {"workload": "#2f6fb2", "ingress": "#6b5bb2", "postgresql": "#1d8a6b", "storage": "#b7791f",
@@ -140,7 +141,9 @@ def _gap_bars(doc: dict[str, Any]) -> str:
     for service in doc["services"]:
         rows = []
         for scope, label in SCOPES:
-            r = service["scopes"][scope]
+            r = service["scopes"].get(scope)
+            if r is None:  # a document written before the scope existed
+                continue
             for metric, value, target in (("RPO", r["rpo"], r["target_rpo"]), ("RTO", r["rto"], r["target_rto"])):
                 rows.append((f"{label} · {metric}", value, target))
         height = 26 * len(rows) + 8

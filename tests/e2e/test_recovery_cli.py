@@ -29,11 +29,12 @@ def test_example_prints_the_service_table_and_the_evidence_of_each_gap() -> None
     assert ("service erp-prod/odoo  tier critical (RPO ≤ 15 min, RTO ≤ 60 min)  production  hosts: "
             "erp.contoso.example\n") in out
     assert (
-        "  failure scope  RPO achievable / target  RTO achievable / target\n"
-        "  -------------  -----------------------  -----------------------\n"
-        "  pod/node loss  0 min / 15 min           10 min / 60 min\n"
-        "  zone loss      6 h / 15 min  ✗          12 h / 60 min  ✗\n"
-        "  region loss    unbounded / 15 min  ✗    unbounded / 60 min  ✗\n") in out
+        "  failure scope                RPO achievable / target  RTO achievable / target\n"
+        "  ---------------------------  -----------------------  -----------------------\n"
+        "  pod/node loss                0 min / 15 min           10 min / 60 min\n"
+        "  zone loss                    6 h / 15 min  ✗          12 h / 60 min  ✗\n"
+        "  region loss                  unbounded / 15 min  ✗    unbounded / 60 min  ✗\n"
+        "  data corruption or deletion  unbounded / 15 min  ✗    unbounded / 60 min  ✗\n") in out
     assert ("    DR-SVC-RPO [critical] service erp-prod/odoo (critical, RPO ≤ 15 min): region loss → PostgreSQL "
             "pg-erp-prod has geo-redundant backup disabled and no read replica in another region → RPO unbounded.\n"
             "      at examples/odoo-on-aks/azure/platform.json:78 (properties.backup.geoRedundantBackup)\n") in out
@@ -41,6 +42,14 @@ def test_example_prints_the_service_table_and_the_evidence_of_each_gap() -> None
             "has high availability SameZone (not ZoneRedundant): it is recovered by a point-in-time restore into "
             "another zone → RTO 12 h.\n"
             "      at examples/odoo-on-aks/azure/platform.json:75 (properties.highAvailability.mode)\n") in out
+    # After a corruption the HA standby does not help, and the filestore's backups expire first.
+    assert ("    DR-SVC-RPO [critical] service erp-prod/odoo (critical, RPO ≤ 15 min): data corruption or deletion → "
+            "PersistentVolumeClaim odoo-filestore uses the AKS storage class azurefile-csi-premium (Premium_LRS); only "
+            "a backup helps, and Velero schedule erp-prod-every-6h keeps backups for 7 days (ttl 168h0m0s), less than "
+            "the 14 days it can take to notice a corruption → RPO unbounded (assumption: "
+            "corruption_detection_minutes).\n"
+            "      at examples/odoo-on-aks/kubernetes/backup.yaml:12 (spec.template.ttl)\n") in out
+    assert "  corruption_detection_minutes = 14 days: assumption: No documented figure" in out
     assert ("  pg_restore_minutes = 12 h: https://learn.microsoft.com/azure/postgresql/flexible-server/"
             "concepts-business-continuity\n") in out
 
@@ -49,7 +58,8 @@ def test_compliant_platform_exits_zero() -> None:
     done = tierscan("recovery", COMPLIANT)
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.startswith("Recovery objectives: 1 service, 1 meets the targets of its tier.\n")
-    assert "  region loss    15 min / 15 min          60 min / 60 min\n" in done.stdout
+    assert "  region loss                  15 min / 15 min          60 min / 60 min\n" in done.stdout
+    assert "  data corruption or deletion  5 min / 15 min           50 min / 60 min\n" in done.stdout
 
 
 def test_sarif_output_passes_the_github_ingestion_checks(tmp_path: Path) -> None:
@@ -86,11 +96,14 @@ def test_html_report_is_self_contained_with_all_sections(tmp_path: Path) -> None
         assert f'<section id="{section}">' in html
     # No external assets: no scripts, stylesheets or images fetched from anywhere.
     assert "<script" not in html and "<link" not in html and "<img" not in html and "src=" not in html
-    assert html.count('class="gap-chart"') == 2 and html.count('class="target-marker"') == 12
-    assert html.count('class="gap-bar over"') == 5  # odoo: zone RPO/RTO, region RPO/RTO; redis: region RTO
+    # Two services, four failure scopes, RPO and RTO each.
+    assert html.count('class="gap-chart"') == 2 and html.count('class="target-marker"') == 16
+    # odoo: zone, region and corruption RPO/RTO; redis: region RTO.
+    assert html.count('class="gap-bar over"') == 7
+    assert "data corruption or deletion · RPO" in html
     # The trend: the two earlier reports (example, then compliant variant) and this run.
     assert html.count('class="trend-gaps"') == 1
-    assert html.count("<td>2</td><td>0</td><td>7</td></tr>") == 2 and "<td>1</td><td>1</td><td>0</td></tr>" in html
+    assert html.count("<td>2</td><td>0</td><td>10</td></tr>") == 2 and "<td>1</td><td>1</td><td>0</td></tr>" in html
 
 
 def _png_size(data: bytes) -> tuple[int, int]:

@@ -48,7 +48,7 @@ def test_compliant_platform_meets_critical_targets_in_every_scope() -> None:
         "Deployment odoo-web", "Deployment traefik", "IngressRoute odoo", "PostgreSQL pg-erp-prod",
         "Azure Cache for Redis redis-erp-prod", "storage account erpprodfiles"]
     assert scopes(a, "erp-prod/odoo") == {"node": ("0 min", "2 min"), "zone": ("0 min", "2 min"),
-                                          "region": ("15 min", "60 min")}
+                                          "region": ("15 min", "60 min"), "corruption": ("5 min", "50 min")}
     assert service.compliant
     assert a.findings == []
     # The read replica belongs with its primary: it is not reported as an unused store.
@@ -120,6 +120,35 @@ NON_COMPLIANT_FINDINGS = [
      "service erp-prod/odoo (critical, RTO ≤ 60 min): region loss → Deployment odoo runs on AKS cluster aks-erp-prod "
      "in westeurope and has no standby cluster in another region: the cluster is rebuilt and the workloads "
      "redeployed → RTO 2 h (assumption: k8s_cluster_rebuild_minutes)."),
+    # Data corruption or deletion: the account declares no blob service (versioning and soft
+    # delete are off by default), the 7-day backups end before the 14-day detection window,
+    # and no schedule backs up the claim.
+    ("DR-SVC-RPO", "critical", "fixtures/recovery/non-compliant/azure.json", 35, "name",
+     "service erp-prod/odoo (critical, RPO ≤ 15 min): data corruption or deletion → storage account erpprodfiles "
+     "declares no blobServices/default: without blob versioning or soft delete (both off by default) an overwritten "
+     "or deleted file is lost → RPO unbounded."),
+    ("DR-SVC-RPO", "critical", "fixtures/recovery/non-compliant/azure.json", 29,
+     "properties.backup.backupRetentionDays",
+     "service erp-prod/odoo (critical, RPO ≤ 15 min): data corruption or deletion → PostgreSQL pg-erp-prod has "
+     "backups reaching back 7 days (backupRetentionDays 7), less than the 14 days it can take to notice a corruption "
+     "→ RPO unbounded (assumption: corruption_detection_minutes)."),
+    ("DR-SVC-RPO", "critical", "fixtures/recovery/non-compliant/kubernetes.yaml", 56, "parameters.skuName",
+     "service erp-prod/odoo (critical, RPO ≤ 15 min): data corruption or deletion → PersistentVolumeClaim "
+     "odoo-filestore uses storage class files-premium-lrs (Premium_LRS); only a backup helps, and no Velero schedule "
+     "backs up namespace erp-prod → RPO unbounded."),
+    ("DR-SVC-RTO", "critical", "fixtures/recovery/non-compliant/azure.json", 35, "name",
+     "service erp-prod/odoo (critical, RTO ≤ 60 min): data corruption or deletion → storage account erpprodfiles "
+     "declares no blobServices/default: without blob versioning or soft delete (both off by default) an overwritten "
+     "or deleted file is lost → RTO unbounded."),
+    ("DR-SVC-RTO", "critical", "fixtures/recovery/non-compliant/azure.json", 29,
+     "properties.backup.backupRetentionDays",
+     "service erp-prod/odoo (critical, RTO ≤ 60 min): data corruption or deletion → PostgreSQL pg-erp-prod has "
+     "backups reaching back 7 days (backupRetentionDays 7), less than the 14 days it can take to notice a corruption "
+     "→ RTO unbounded (assumption: corruption_detection_minutes)."),
+    ("DR-SVC-RTO", "critical", "fixtures/recovery/non-compliant/kubernetes.yaml", 56, "parameters.skuName",
+     "service erp-prod/odoo (critical, RTO ≤ 60 min): data corruption or deletion → PersistentVolumeClaim "
+     "odoo-filestore uses storage class files-premium-lrs (Premium_LRS); only a backup helps, and no Velero schedule "
+     "backs up namespace erp-prod → RTO unbounded."),
 ]
 
 
@@ -127,7 +156,8 @@ def test_non_compliant_platform_gaps_with_evidence_and_location() -> None:
     a = run(NON_COMPLIANT)
     assert findings(a) == NON_COMPLIANT_FINDINGS
     assert scopes(a, "erp-prod/odoo") == {"node": ("0 min", "30 min"), "zone": ("unbounded", "unbounded"),
-                                          "region": ("unbounded", "unbounded")}
+                                          "region": ("unbounded", "unbounded"),
+                                          "corruption": ("unbounded", "unbounded")}
 
 
 def test_non_compliant_links_inferred_and_declared() -> None:
@@ -175,6 +205,17 @@ EXAMPLE_FINDINGS = [
      "Deployment traefik) runs on AKS cluster aks-erp-prod in westeurope and has no standby cluster in another "
      "region: the cluster is rebuilt and the workloads redeployed → RTO 2 h (assumption: "
      "k8s_cluster_rebuild_minutes)."),
+    *(("DR-SVC-" + metric, "critical", "examples/odoo-on-aks/kubernetes/backup.yaml", 12, "spec.template.ttl",
+       f"service erp-prod/odoo (critical, {metric} ≤ {target}): data corruption or deletion → PersistentVolumeClaim "
+       "odoo-filestore uses the AKS storage class azurefile-csi-premium (Premium_LRS); only a backup helps, and Velero "
+       "schedule erp-prod-every-6h keeps backups for 7 days (ttl 168h0m0s), less than the 14 days it can take to "
+       f"notice a corruption → {metric} unbounded (assumption: corruption_detection_minutes).")
+      for metric, target in (("RPO", "15 min"), ("RTO", "60 min"))),
+    ("DR-SVC-RTO", "high", "examples/odoo-on-aks/azure/platform.json", 77, "properties.backup.backupRetentionDays",
+     "service erp-prod/odoo (critical, RTO ≤ 60 min): data corruption or deletion → PostgreSQL pg-erp-prod has its "
+     "SameZone HA standby, which replicates the corruption, so only its backups help: it is restored to a point in "
+     "time before the corruption, within 14 days of backups (backupRetentionDays 14; a corruption can take 14 days to "
+     "notice) → RTO 12 h."),
     ("DR-SVC-RTO", "medium", "examples/odoo-on-aks/azure/platform.json", 27, "location",
      "service erp-prod/redis (critical, RTO ≤ 60 min): region loss → StatefulSet redis runs on AKS cluster "
      "aks-erp-prod in westeurope and has no standby cluster in another region: the cluster is rebuilt and the "
@@ -186,7 +227,8 @@ def test_example_platform_explains_which_settings_miss_the_targets() -> None:
     a = run(EXAMPLE)
     assert [s.service.name for s in a.services] == ["erp-prod/odoo", "erp-prod/redis"]
     assert scopes(a, "erp-prod/odoo") == {"node": ("0 min", "10 min"), "zone": ("6 h", "12 h"),
-                                          "region": ("unbounded", "unbounded")}
+                                          "region": ("unbounded", "unbounded"),
+                                          "corruption": ("unbounded", "unbounded")}
     assert findings(a) == EXAMPLE_FINDINGS
     # Odoo finds its database through odoo.conf as well as through the env of both deployments.
     [odoo] = [s for s in a.services if s.service.name == "erp-prod/odoo"]
@@ -200,7 +242,50 @@ def test_example_platform_explains_which_settings_miss_the_targets() -> None:
         "Azure Cache for Redis redis-erp-prod", "Recovery Services vault rsv-erp-prod", "storage account erpprodfiles"]
 
 
+def test_example_after_a_corruption_only_backups_count_and_the_filestore_backups_expire_too_soon() -> None:
+    """The example's new scope: data corruption or deletion is unbounded for erp-prod/odoo.
+
+    - PostgreSQL pg-erp-prod: its SameZone HA standby applies the bad writes too, so only
+      a point-in-time restore helps. backupRetentionDays resolves to 14 (the template
+      parameter's default), which covers the 14-day detection window: RPO 5 min (Learn:
+      "RPO < 5 min"), but RTO 12 h (the documented upper bound for a restore), over the
+      critical hour.
+    - PersistentVolumeClaim odoo-filestore: only the Velero schedule can bring files back,
+      and it keeps backups for 168h (7 days) - shorter than the 14 days a corruption can
+      go unnoticed, so there is no clean backup left by then: RPO and RTO unbounded, at
+      spec.template.ttl.
+    - The Deployments hold no data: a failed release is rolled back (10 + 5 min).
+    - erp-prod/redis is a StatefulSet without volume claims: a rollback, 15 min, which
+      meets the tier.
+    """
+    a = run(EXAMPLE)
+    [odoo, redis] = a.services
+    assert (fmt_minutes(odoo.scopes["corruption"].rpo), fmt_minutes(odoo.scopes["corruption"].rto)) == (
+        "unbounded", "unbounded")
+    by_label = {c.component.label: c.estimates["corruption"] for c in odoo.components if c.estimates}
+    pg = by_label["PostgreSQL pg-erp-prod"]
+    assert (pg.rpo, pg.rto) == (5, 720)
+    assert pg.rpo_reason is not None and pg.rpo_reason.path == ("properties", "backup", "backupRetentionDays")
+    filestore = by_label["PersistentVolumeClaim odoo-filestore"]
+    assert (filestore.rpo, filestore.rto) == (math.inf, math.inf)
+    web = by_label["Deployment odoo-web"]
+    assert (web.rpo, web.rto, web.rto_reason.text) == (
+        None, 15, "holds no data, and its 3 replicas all run a failed release: it is rolled back to its previous "
+                  "revision")
+    assert (redis.scopes["corruption"].rpo, redis.scopes["corruption"].rto, redis.scopes["corruption"].compliant) == (
+        None, 15, True)
+    # The unlinked filestore account keeps versions and 14 days of deleted containers.
+    [account] = [c for c in a.unlinked if c.component.kind == "storage"]
+    storage = account.estimates["corruption"]
+    assert (storage.rpo, storage.rto) == (0, 120)
+    assert storage.rto_reason.text == (
+        "keeps previous versions of overwritten and deleted blobs (isVersioningEnabled) and deleted containers for "
+        "14 days (containerDeleteRetentionPolicy); its Standard_ZRS replication copies every overwrite and deletion "
+        "and does not help")
+
+
 @pytest.mark.parametrize(("value", "shown"), [(0, "0 min"), (0.25, "15 s"), (15, "15 min"), (90, "90 min"),
-                                              (720, "12 h"), (math.inf, "unbounded"), (None, "n/a")])
+                                              (720, "12 h"), (1440, "24 h"), (20160, "14 days"),
+                                              (math.inf, "unbounded"), (None, "n/a")])
 def test_minutes_are_shown_in_readable_units(value: float | None, shown: str) -> None:
     assert fmt_minutes(value) == shown

@@ -4,8 +4,10 @@ config keys, link inference, per-component estimates, and the SARIF/JSON shapes.
 from __future__ import annotations
 
 import json
+import math
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -13,6 +15,7 @@ import yaml
 from scanner.config import ConfigError, load_config
 from scanner.model import Outcome, ScanResult
 from scanner.recovery.assess import RULES, Assessment, assess, sarif_rules
+from scanner.recovery.estimate import Estimate
 from scanner.recovery.figures import ModelError, load_model
 from scanner.recovery.report import to_dict
 from scanner.report import sarif
@@ -207,6 +210,237 @@ def test_json_document_keeps_unbounded_and_not_applicable_apart() -> None:
                                         "compliant": False}
     redis = doc["services"][1]
     assert redis["scopes"]["node"]["rpo"] is None
-    assert doc["summary"]["services"] == 2 and doc["summary"]["compliant"] == 0 and doc["summary"]["gaps"] == 7
+    assert doc["summary"]["services"] == 2 and doc["summary"]["compliant"] == 0 and doc["summary"]["gaps"] == 10
     assert doc["summary"]["by_tier"] == {"critical": {"services": 2, "compliant": 0}}
     assert doc["kind"] == "tierscan-recovery"
+    # The fourth scope is additive: the same keys as the others.
+    assert odoo["scopes"]["corruption"] == {"rpo": "unbounded", "rto": "unbounded", "target_rpo": 15,
+                                            "target_rto": 60, "compliant": False}
+    assert redis["scopes"]["corruption"] == {"rpo": None, "rto": 15, "target_rpo": 15, "target_rto": 60,
+                                             "compliant": True}
+
+
+# --- Data corruption or deletion ------------------------------------------------------------
+
+def _arm(tmp_path: Path, *resources: dict[str, Any]) -> None:
+    template = {"$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+                "contentVersion": "1.0.0.0", "resources": list(resources)}
+    (tmp_path / "azure.json").write_text(json.dumps(template, indent=2), encoding="utf-8")
+
+
+def _corruption(tmp_path: Path, overrides: dict[str, Any] | None = None) -> dict[str, Estimate]:
+    """The corruption-scope estimate of every component, by label (services and unlinked)."""
+    result = scan_paths([tmp_path], ScanOptions(root=tmp_path))
+    assert result.errors == []
+    a = assess(result.resources, load_model(overrides=overrides))
+    components = [c for s in a.services for c in s.components] + a.unlinked
+    return {c.component.label: c.estimates["corruption"] for c in components if "corruption" in c.estimates}
+
+
+def _pg(**backup: Any) -> dict[str, Any]:
+    return {"type": "Microsoft.DBforPostgreSQL/flexibleServers", "apiVersion": "2024-08-01", "name": "pg-x",
+            "location": "westeurope", "tags": {"tier": "critical"},
+            "properties": {"highAvailability": {"mode": "ZoneRedundant"}, "backup": backup}}
+
+
+def test_zone_redundant_ha_replicates_a_corruption_and_only_backups_within_the_window_help(tmp_path: Path) -> None:
+    _arm(tmp_path, _pg(geoRedundantBackup="Enabled"))  # retention not set: the Azure default, 7 days
+    (tmp_path / "app.yaml").write_text(textwrap.dedent("""\
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata: {name: app, namespace: x, labels: {tierscan.io/tier: critical}}
+        spec:
+          replicas: 2
+          selector: {matchLabels: {app: a}}
+          template:
+            metadata: {labels: {app: a}}
+            spec: {containers: [{name: a, image: a:1, env: [{name: PGHOST, value: pg-x.postgres.database.azure.com}]}]}
+        """), encoding="utf-8")
+    # Default window, 14 days: the 7 days of backups end before anyone notices.
+    pg = _corruption(tmp_path)["PostgreSQL pg-x"]
+    assert (pg.rpo, pg.rto) == (math.inf, math.inf)
+    assert pg.rpo_reason is not None
+    assert pg.rpo_reason.path == ("properties", "backup", "backupRetentionDays")
+    assert pg.rpo_reason.text == (
+        "has its ZoneRedundant HA standby, which replicates the corruption, so only its backups help: they reach back "
+        "7 days (backupRetentionDays not set: the 7-day default), less than the 14 days it can take to notice a "
+        "corruption")
+    result = scan_paths([tmp_path], ScanOptions(root=tmp_path))
+    # The retention is not written: the findings point at the backup block it belongs in.
+    findings = [(f.policy_id, f.location.line, f.message) for f in assess(result.resources, load_model()).findings
+                if f.detail.get("scope") == "corruption"]
+    assert findings == [
+        ("DR-SVC-RPO", 17, "service x/app (critical, RPO ≤ 15 min): data corruption or deletion → PostgreSQL pg-x has "
+                          "its ZoneRedundant HA standby, which replicates the corruption, so only its backups help: "
+                          "they reach back 7 days (backupRetentionDays not set: the 7-day default), less than the 14 "
+                          "days it can take to notice a corruption → RPO unbounded (assumption: "
+                          "corruption_detection_minutes)."),
+        ("DR-SVC-RTO", 17, "service x/app (critical, RTO ≤ 60 min): data corruption or deletion → PostgreSQL pg-x has "
+                          "its ZoneRedundant HA standby, which replicates the corruption, so only its backups help: "
+                          "they reach back 7 days (backupRetentionDays not set: the 7-day default), less than the 14 "
+                          "days it can take to notice a corruption → RTO unbounded (assumption: "
+                          "corruption_detection_minutes)."),
+    ]
+    # A 5-day window (a drilled daily reconciliation, say): a point-in-time restore reaches.
+    pg = _corruption(tmp_path, {"corruption_detection_minutes": 5 * 1440})["PostgreSQL pg-x"]
+    assert (pg.rpo, pg.rto) == (5, 720)
+    assert pg.rto_reason.text == (
+        "has its ZoneRedundant HA standby, which replicates the corruption, so only its backups help: it is restored "
+        "to a point in time before the corruption, within 7 days of backups (backupRetentionDays not set: the 7-day "
+        "default; a corruption can take 5 days to notice)")
+    assert pg.rto_reason.figures == ("pg_restore_minutes",)
+    # Exactly the window is enough.
+    _arm(tmp_path, _pg(backupRetentionDays=14))
+    assert (_corruption(tmp_path)["PostgreSQL pg-x"].rpo, _corruption(tmp_path)["PostgreSQL pg-x"].rto) == (5, 720)
+
+
+def _account(sku: str = "Standard_LRS") -> dict[str, Any]:
+    return {"type": "Microsoft.Storage/storageAccounts", "apiVersion": "2023-05-01", "name": "files1",
+            "location": "westeurope", "kind": "StorageV2", "sku": {"name": sku}, "properties": {}}
+
+
+def _blob_service(**properties: Any) -> dict[str, Any]:
+    return {"type": "Microsoft.Storage/storageAccounts/blobServices", "apiVersion": "2023-05-01",
+            "name": "files1/default", "properties": properties}
+
+
+STORAGE_CASES = [
+    pytest.param(
+        [_account("Standard_GRS")], (math.inf, math.inf), "storage", ("name",),
+        "declares no blobServices/default: its Standard_GRS replication copies every overwrite and deletion, so "
+        "without blob versioning or soft delete (both off by default) an overwritten or deleted file is lost",
+        id="geo-replicated-without-blob-service"),
+    pytest.param(
+        [_account("Standard_ZRS"), _blob_service(isVersioningEnabled=True,
+                                                 containerDeleteRetentionPolicy={"enabled": True, "days": 14})],
+        (0, 120), "blob", ("properties", "isVersioningEnabled"),
+        "keeps previous versions of overwritten and deleted blobs (isVersioningEnabled) and deleted containers for "
+        "14 days (containerDeleteRetentionPolicy); its Standard_ZRS replication copies every overwrite and deletion "
+        "and does not help", id="versioning-and-container-soft-delete"),
+    pytest.param(
+        [_account(), _blob_service(deleteRetentionPolicy={"enabled": True, "days": 21},
+                                   restorePolicy={"enabled": True, "days": 20},
+                                   containerDeleteRetentionPolicy={"enabled": True, "days": 30})],
+        (0, 120), "blob", ("properties", "restorePolicy", "days"),
+        "restores blobs to a point in time up to 20 days back (restorePolicy) and deleted containers for 30 days "
+        "(containerDeleteRetentionPolicy)", id="point-in-time-restore"),
+    pytest.param(
+        [_account(), _blob_service(deleteRetentionPolicy={"enabled": True, "days": 7},
+                                   containerDeleteRetentionPolicy={"enabled": True, "days": 30})],
+        (math.inf, math.inf), "blob", ("properties", "deleteRetentionPolicy", "days"),
+        "has isVersioningEnabled not set and deleteRetentionPolicy 7 days, less than the 14 days it can take to "
+        "notice a corruption: an overwritten or deleted file cannot be restored", id="soft-delete-too-short"),
+    pytest.param(
+        [_account(), _blob_service(isVersioningEnabled=True, deleteRetentionPolicy={"enabled": True, "days": 14})],
+        (math.inf, math.inf), "blob", ("properties", "containerDeleteRetentionPolicy", "enabled"),
+        "keeps previous versions of overwritten and deleted blobs (isVersioningEnabled), but has "
+        "containerDeleteRetentionPolicy not set (off by default): a deleted container and every blob in it cannot be "
+        "restored", id="no-container-soft-delete"),
+    pytest.param(
+        [{**_account("Premium_ZRS"), "kind": "FileStorage"}], (math.inf, math.inf), "storage", ("kind",),
+        "is a FileStorage account: blob versioning and soft delete do not cover its file shares, and its Premium_ZRS "
+        "replication copies every overwrite and deletion", id="file-storage"),
+]
+
+
+@pytest.mark.parametrize(("resources", "achievable", "where", "path", "text"), STORAGE_CASES)
+def test_storage_after_a_corruption_counts_only_versions_and_soft_delete(
+        tmp_path: Path, resources: list[dict[str, Any]], achievable: tuple[float, float], where: str,
+        path: tuple[str, ...], text: str) -> None:
+    _arm(tmp_path, *resources)
+    estimate = _corruption(tmp_path)["storage account files1"]
+    assert (estimate.rpo, estimate.rto) == achievable
+    reason = estimate.rpo_reason
+    assert reason is not None
+    assert reason.resource.type == ("Microsoft.Storage/storageAccounts" if where == "storage"
+                                    else "Microsoft.Storage/storageAccounts/blobServices")
+    assert (reason.path, reason.text) == (path, text)
+    assert estimate.rto_reason.text == text
+
+
+def test_a_stateless_deployment_is_rolled_back_and_loses_no_data(tmp_path: Path) -> None:
+    a = _assess(tmp_path, WEB_AND_REDIS)
+    web = next(c for c in a.services[0].components if c.component.label == "Deployment web").estimates["corruption"]
+    assert (web.rpo, web.rto, web.rpo_reason) == (None, 15, None)
+    assert web.rto_reason.text == ("holds no data, and its 2 replicas all run a failed release: it is rolled back to "
+                                   "its previous revision")
+    assert web.rto_reason.figures == ("k8s_rollback_minutes", "k8s_pod_start_minutes")
+    # Without revision history there is nothing to undo to: redeployed from source.
+    no_history = WEB_AND_REDIS.replace("      replicas: 2\n", "      replicas: 2\n      revisionHistoryLimit: 0\n")
+    a = _assess(tmp_path, no_history)
+    web = next(c for c in a.services[0].components if c.component.label == "Deployment web").estimates["corruption"]
+    assert (web.rto, web.rto_reason.path, web.rto_reason.text) == (
+        15, ("spec", "revisionHistoryLimit"), "holds no data, and its 2 replicas all run a failed release; it keeps "
+                                              "no old revisions (revisionHistoryLimit 0), so the previous release is "
+                                              "redeployed from source")
+
+
+STATEFUL = """\
+    apiVersion: apps/v1
+    kind: StatefulSet
+    metadata: {name: pg, namespace: shop, labels: {tierscan.io/tier: high}}
+    spec:
+      replicas: 3
+      selector: {matchLabels: {app: pg}}
+      template:
+        metadata: {labels: {app: pg}}
+        spec: {containers: [{name: pg, image: postgres:16}]}
+      volumeClaimTemplates:
+        - metadata: {name: data}
+          spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 10Gi}}}
+    """
+VELERO_HOURLY = """\
+    ---
+    apiVersion: velero.io/v1
+    kind: Schedule
+    metadata: {name: shop-hourly, namespace: velero}
+    spec:
+      schedule: "0 * * * *"
+      template: {includedNamespaces: [shop]}
+    """
+
+
+def test_a_statefulset_with_data_needs_a_backup(tmp_path: Path) -> None:
+    a = _assess(tmp_path, STATEFUL)
+    [service] = a.services
+    pg = service.components[0].estimates["corruption"]
+    assert (pg.rpo, pg.rto) == (math.inf, math.inf)
+    assert pg.rpo_reason is not None and pg.rpo_reason.path == ("spec", "volumeClaimTemplates")
+    assert pg.rpo_reason.text == ("keeps its data in volume claim template data, which its 3 replicas replicate "
+                                  "corruption and deletion alike; only a backup helps, and no Velero schedule backs "
+                                  "up namespace shop")
+    assert [(f.policy_id, f.location.line) for f in a.findings if f.detail["scope"] == "corruption"] == [
+        ("DR-SVC-RPO", 10), ("DR-SVC-RTO", 10)]
+    # Hourly backups kept 30 days (Velero's default ttl): RPO one hour, RTO the restore.
+    a = _assess(tmp_path, STATEFUL.rstrip(" ") + VELERO_HOURLY)
+    pg = a.services[0].components[0].estimates["corruption"]
+    assert (pg.rpo, pg.rto) == (60, 60)
+    assert pg.rpo_reason is not None and pg.rpo_reason.resource.name == "shop-hourly"
+    assert pg.rpo_reason.text == ("keeps its data in volume claim template data, which its 3 replicas replicate "
+                                  "corruption and deletion alike; only a backup helps: it is restored from Velero "
+                                  "schedule shop-hourly, which runs every 60 min and keeps backups for 30 days "
+                                  "(Velero's default ttl)")
+    # The high tier allows RPO 30 min: the hourly schedule is the gap, pointed at.
+    assert [(f.policy_id, f.location.property_path) for f in a.findings if f.detail["scope"] == "corruption"] == [
+        ("DR-SVC-RPO", "spec.schedule")]
+
+
+def _vault(**security: Any) -> dict[str, Any]:
+    return {"type": "Microsoft.RecoveryServices/vaults", "apiVersion": "2024-04-01", "name": "rsv1",
+            "location": "westeurope", "sku": {"name": "RS0", "tier": "Standard"},
+            "properties": {"securitySettings": security}}
+
+
+def test_vault_backups_without_soft_delete_are_taken_as_lost(tmp_path: Path) -> None:
+    _arm(tmp_path, _vault(softDeleteSettings={"softDeleteState": "Disabled"}))
+    vault = _corruption(tmp_path)["Recovery Services vault rsv1"]
+    assert (vault.rpo, vault.rto) == (math.inf, math.inf)
+    assert vault.rpo_reason is not None
+    assert vault.rpo_reason.text == ("has softDeleteState Disabled: ransomware or an operator can delete its backups "
+                                     "before the data is restored, so they are taken as lost")
+    # Soft delete is on by default (DR-AZ-011 treats an unset state the same way).
+    _arm(tmp_path, _vault(immutabilitySettings={"state": "Locked"}))
+    vault = _corruption(tmp_path)["Recovery Services vault rsv1"]
+    assert (vault.rpo, vault.rto) == (1440, 240)
+    assert vault.rto_reason.text == ("restores from daily backups; soft delete on (the default) keeps deleted "
+                                     "backups recoverable (immutability Locked)")
