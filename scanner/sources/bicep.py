@@ -4,10 +4,15 @@ Bicep is parsed directly, with the grammar of the `pycep-parser` package (option
 extra `tierscan[bicep]`), and evaluated statically like ARM expressions: parameters
 take values from a `--parameters` file (ARM parameters JSON or `.bicepparam`), then a
 `.bicepparam` next to the file that names it in `using`, then defaults. Variables,
-string interpolation, conditions, a few pure functions, `parent:` and nested child
-resources, loops over known lists and local modules (`module x './m.bicep'`, expanded
-with the parameters the caller passes) are resolved. Everything else stays unknown,
-recorded in `Resource.unresolved`, never taken as compliant. Resources whose name is not
+string interpolation, conditions, a few pure functions and the lambda functions (`map`,
+`filter`, `reduce`, `sort`, `toObject`, `groupBy`, `mapValues`, over known arrays),
+spreads (`{ ...base, a: 1 }`, `[...more]`), reverse indexes (`zones[^1]`), `parent:` and
+nested child resources, loops over known lists and local modules (`module x './m.bicep'`,
+expanded with the parameters the caller passes) are resolved. Everything else stays
+unknown, recorded in `Resource.unresolved`, never taken as compliant. An object that
+spreads an unknown value keeps known only the properties after the spread (any before
+may be replaced by it); its path is recorded as unresolved. `assert` statements change
+no resource: one known to be false is reported as a note. Resources whose name is not
 known are named as the ARM source names them (`<parameter>`), so one template has the same
 resource names whether it is scanned as Bicep or compiled to ARM JSON.
 
@@ -23,6 +28,7 @@ advice to install the `bicep` CLI; it never stops the scan.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import shutil
@@ -96,6 +102,7 @@ parameterized_type: (STRING | SYS_TYPE_NAME) "<" _CPP_COMMENT_NL* QUOTED_INTERPO
 # - a loop took one line break after `[`, so not a comment line before `for`
 #   (`#disable-next-line` is common there), and its condition only as `if(` without a space;
 # - an object took no decorators on its properties (`@description` in a `type`).
+# Newer syntax is added the same way: spreads, the reverse index, `assert`.
 _GRAMMAR_FIXES = [
     ('"(" value_brackets "," value_brackets ("," value_brackets)+ ")"',
      '"(" value_brackets ("," value_brackets)+ ")"'),
@@ -104,7 +111,22 @@ _GRAMMAR_FIXES = [
      'loop: "[" _CPP_COMMENT_NL* "for" (loop_array | loop_array_index | loop_object) ":" '
      '([value_brackets] value_brackets | deploy_condition)'),
     ('object: "{" _CPP_COMMENT_NL* ((pair ("," pair)* | child_resource) _CPP_COMMENT_NL*)* "}"',
-     'object: "{" _CPP_COMMENT_NL* ((decorators? pair ("," pair)* | child_resource) _CPP_COMMENT_NL*)* "}"'),
+     'object: "{" _CPP_COMMENT_NL* ((decorators? _object_item ("," _object_item)* | child_resource) '
+     '_CPP_COMMENT_NL*)* "}"\n_object_item: pair | spread\nspread: "..." value_brackets'),
+    # The spread operator of Bicep 0.27, `{ ...base, name: 'x' }` and `[1, ...more]` (the
+    # rule `spread` is added with the object fix above).
+    ('array: "[" _CPP_COMMENT_NL* (value_brackets ("," value_brackets)* _CPP_COMMENT_NL*)* "]"',
+     'array: "[" _CPP_COMMENT_NL* (_array_item ("," _array_item)* _CPP_COMMENT_NL*)* "]"\n'
+     '_array_item: value_brackets | spread'),
+    # The reverse index of Bicep 0.34, `items[^1]` (the last item); `!` keeps the `?` of a
+    # safe index (`items[?5]`, null when missing) and the `^` as tokens for the evaluator.
+    ('index_accessor: value_brackets "[" "?"? value_brackets "]"',
+     '!index_accessor: value_brackets "[" "?"? "^"? value_brackets "]"'),
+    # `assert name = condition` (the experimental `assertions` feature): a check the
+    # deployment makes; read, and only its known outcome used (see `_check_assertions`).
+    ('       | [decorators] "func" _func_statement                                            -> custom_func',
+     '       | [decorators] "func" _func_statement                                            -> custom_func\n'
+     '       | [decorators] "assert" STRING "=" value_brackets -> assertion'),
     # Type expressions: pycep read a `type` declaration as a value and other types as a
     # name with `[]`s, so object types with `[]` or `?`, literal unions in parentheses
     # and resource-derived types (above) failed. Types are never evaluated; they only
@@ -306,15 +328,18 @@ class _Evaluator:
         if kind == "multi_line_string":
             return str(node.children[-1])[3:-3].lstrip("\n")
         if kind == "array":
-            return [self.value(k) for k in kids]
-        if kind == "object":
-            out: dict[str, Any] = {}
-            for pair in kids:
-                if pair.data != "pair":
+            items: list[Any] = []
+            for item in kids:
+                if item.data != "spread":
+                    items.append(self.value(item))
                     continue
-                key = _key(pair)
-                out[key] = self.value(pair.children[-1])
-            return out
+                spread = self.value(_trees(item)[0])
+                if not isinstance(spread, list):  # unknown: so are the length and every position
+                    return Unresolved(self.source(node))
+                items.extend(spread)
+            return items
+        if kind == "object":
+            return self._object(kids)
         if kind == "operator":
             return self.value(kids[0])
         if kind == "function":
@@ -322,14 +347,12 @@ class _Evaluator:
         if kind in ("property_accessor", "safe_property_accessor"):
             base = self.value(kids[0])
             name = str(kids[1].children[-1]) if kids[1].data == "string" else self.source(kids[1])
-            if kind == "safe_property_accessor" and (base is None or (isinstance(base, dict) and name not in base)):
+            if kind == "safe_property_accessor" and (base is None or (
+                    isinstance(base, dict) and not isinstance(base, _Partial) and name not in base)):
                 return None
             return self._access(base, name, node)
         if kind == "index_accessor":
-            base, index = self.value(kids[0]), self.value(kids[1])
-            if isinstance(base, Unresolved) or isinstance(index, Unresolved):
-                return Unresolved(self.source(node))
-            return base[index]
+            return self._index(node, kids)
         if kind == "conditional":
             condition = self.value(kids[0])
             if isinstance(condition, bool):
@@ -349,8 +372,7 @@ class _Evaluator:
         binary = _BINARY.get(kind)
         if binary is not None and len(kids) == 2:
             left, right = self.value(kids[0]), self.value(kids[1])
-            if isinstance(left, Unresolved) or isinstance(right, Unresolved) \
-                    or isinstance(left, _ResourceRef) or isinstance(right, _ResourceRef):
+            if not _known(left) or not _known(right):
                 return Unresolved(self.source(node))
             return binary(left, right)
         return Unresolved(self.source(node))
@@ -384,10 +406,13 @@ class _Evaluator:
         belongs to the module's text even when it is first needed inside a `${...}`."""
         self.m.resolving.add(name)
         saved, self.m.text = self.m.text, self.module_text
+        # Declared at module scope: a loop or lambda variable of the same name is not it.
+        iterators, self.m.iterators = self.m.iterators, {}
         try:
             return self.value(node)
         finally:
             self.m.text = saved
+            self.m.iterators = iterators
             self.m.resolving.discard(name)
 
     def _access(self, base: Any, name: str, node: Any) -> Any:
@@ -400,6 +425,65 @@ class _Evaluator:
         if isinstance(base, dict) and name in base:
             return base[name]
         return Unresolved(self.source(node))
+
+    def _object(self, items: list[Any]) -> Any:
+        """An object literal. Spreads merge in order, a later property replacing an earlier
+        one (Bicep compiles `{ a: 1, ...b }` to `shallowMerge([{a: 1}, b])`).
+
+        A spread whose value is unknown may hold any property, so every property before
+        it is unknown too: the result is a `_Partial` with only what is written (or spread
+        from known objects) after the last unknown spread. A key made of an unknown
+        `${...}` counts as such a spread.
+        """
+        out: dict[str, Any] = {}
+        unknown: str | None = None
+        for item in items:
+            if item.data == "pair":
+                key = self._key(item)
+                if isinstance(key, str):
+                    out[key] = self.value(item.children[-1])
+                    continue
+                out, unknown = {}, key.expression
+            elif item.data == "spread":
+                spread = self.value(_trees(item)[0])
+                if isinstance(spread, _Partial):
+                    out, unknown = dict(spread), spread.unknown
+                elif isinstance(spread, dict):
+                    out.update(spread)
+                else:  # unknown, or not an object (which Bicep rejects)
+                    out, unknown = {}, self.source(_trees(item)[0])
+        return out if unknown is None else _Partial(out, unknown)
+
+    def _key(self, pair: Any) -> Any:
+        """A property name, its `${...}` evaluated (`'${id}': {}`); Unresolved if unknown."""
+        token = _key_token(pair)
+        if token.startswith("'") and "${" in token:
+            key = self._interpolate(token, pair)
+            return key if isinstance(key, str) else Unresolved(token)
+        return _quoted(token) if token.startswith("'") else token
+
+    def _index(self, node: Any, kids: list[Any]) -> Any:
+        """`base[index]`, `base[?index]` (null when missing) and `base[^n]` (the n-th item
+        from the end, `^1` the last)."""
+        from lark import Token
+        marks = {str(c) for c in node.children if isinstance(c, Token)}
+        safe, from_end = "?" in marks, "^" in marks
+        base, index = self.value(kids[0]), self.value(kids[1])
+        if isinstance(base, (Unresolved, _ResourceRef)) or not _known(index, deep=False):
+            return Unresolved(self.source(node))
+        if isinstance(base, list) and isinstance(index, int) and not isinstance(index, bool):
+            position = len(base) - index if from_end else index
+            if (index >= 1 if from_end else index >= 0) and 0 <= position < len(base):
+                return base[position]
+        elif isinstance(base, dict) and isinstance(index, str) and not from_end:
+            if index in base:
+                return base[index]
+            if isinstance(base, _Partial):  # it may be in the unknown part
+                return Unresolved(self.source(node))
+        elif base is None and safe:
+            return None
+        # Missing: a safe index gives null, anything else fails the deployment.
+        return None if safe else Unresolved(self.source(node))
 
     def _interpolate(self, token: str, node: Any) -> Any:
         text = _quoted(token) if not token.startswith("'''") else token[3:-3]
@@ -442,19 +526,146 @@ class _Evaluator:
             self.m.text = saved
 
     def _call(self, node: Any) -> Any:
-        name = str(node.children[0]).rstrip("(").strip()
-        args = [self.value(a) for a in _trees(node)]
-        if any(isinstance(a, (Unresolved, _ResourceRef)) for a in args):
+        name = str(node.children[0]).rstrip("(").strip().lower().removeprefix("sys.")
+        arguments = _trees(node)
+        if name in _LAMBDA_FUNCTIONS:
+            return self._call_with_lambdas(name, arguments, node)
+        args = [self.value(a) for a in arguments]
+        if not all(_known(a, deep=name in _DEEP_ARGUMENTS) for a in args):
             return Unresolved(self.source(node))
-        function = _FUNCTIONS.get(name.lower())
+        function = _FUNCTIONS.get(name)
         if function is None:
             return Unresolved(self.source(node))
         return function(*args)
 
+    def _call_with_lambdas(self, name: str, arguments: list[Any], node: Any) -> Any:
+        """`map`, `filter`, `reduce`, `sort`, `toObject`, `groupBy` and `mapValues` over a
+        known array or object. The lambdas are pure, so they run here, their variables
+        bound like loop variables; whatever they cannot decide makes the result unknown."""
+        args = [_Lambda(self, a) if a.data == "lambda_expression" else self.value(a) for a in arguments]
+        subject = args[0] if args else None
+        if not isinstance(subject, dict if name == "mapvalues" else list) or isinstance(subject, _Partial) \
+                or len(subject) > _MAX_LAMBDA_ITEMS:
+            return Unresolved(self.source(node))
+        try:
+            return _LAMBDA_FUNCTIONS[name](*args)
+        except _UnknownResult:
+            return Unresolved(self.source(node))
+
+
+def _key_token(pair: Any) -> str:
+    return str(pair.children[0].children[0]) if _trees(pair) and _trees(pair)[0].data == "key" else ""
+
 
 def _key(pair: Any) -> str:
-    token = str(pair.children[0].children[0]) if _trees(pair) and _trees(pair)[0].data == "key" else ""
+    """A property name as written (where a property is, not what it evaluates to)."""
+    token = _key_token(pair)
     return _quoted(token) if token.startswith("'") else token
+
+
+class _Partial(dict[str, Any]):
+    """An object only some of whose properties are known: those written after a spread
+    (or `${...}` key) whose value is unknown. `unknown` is that expression. Policies see
+    the known properties; the object's path is recorded in `Resource.unresolved`; and
+    nothing that needs the whole object (a function, a comparison, `.?` of a missing
+    property) treats it as known."""
+
+    def __init__(self, known: dict[str, Any], unknown: str) -> None:
+        super().__init__(known)
+        self.unknown = unknown
+
+
+def _known(value: Any, deep: bool = True) -> bool:
+    """Whether `value` is wholly known: not Unresolved, a partial object or a resource
+    reference (and, `deep`, nothing inside it is)."""
+    if isinstance(value, (Unresolved, _Partial, _ResourceRef)):
+        return False
+    if deep and isinstance(value, list):
+        return all(_known(v) for v in value)
+    if deep and isinstance(value, dict):
+        return all(_known(v) for v in value.values())
+    return True
+
+
+class _UnknownResult(Exception):
+    """A lambda gave a value its function cannot use (an unknown condition or key)."""
+
+
+class _Lambda:
+    """A lambda argument, called with as many values as it declares variables."""
+
+    def __init__(self, evaluator: _Evaluator, node: Any) -> None:
+        *names, self.body = _trees(node)
+        if any(n.data != "string" for n in names):
+            raise ValueError("a lambda variable is a name")
+        self.names = [str(n.children[-1]) for n in names]
+        self.evaluator = evaluator
+
+    def __call__(self, *values: Any) -> Any:
+        module = self.evaluator.m
+        saved = module.iterators
+        # `values` may offer more than the lambda takes (the index): the rest are unused.
+        module.iterators = {**saved, **dict(zip(self.names, values, strict=False))}
+        try:
+            return self.evaluator.value(self.body)
+        finally:
+            module.iterators = saved
+
+    def known(self, kind: type, *values: Any) -> Any:
+        """The lambda's value, which must be a known `kind` (a condition, a key)."""
+        result = self(*values)
+        if not isinstance(result, kind) or not _known(result):
+            raise _UnknownResult
+        return result
+
+
+def _sort(items: list[Any], before: _Lambda) -> list[Any]:
+    """`sort(array, (a, b) => a < b)`: the lambda is true when `a` goes before `b`."""
+    def compare(a: Any, b: Any) -> int:
+        return -1 if before.known(bool, a, b) else 1 if before.known(bool, b, a) else 0
+    return sorted(items, key=functools.cmp_to_key(compare))
+
+
+def _to_object(items: list[Any], key: _Lambda, value: _Lambda | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for item in items:
+        name = key.known(str, item)
+        if name in out:  # which one ARM keeps is not documented: unknown
+            raise _UnknownResult
+        out[name] = value(item) if value is not None else item
+    return out
+
+
+def _group_by(items: list[Any], key: _Lambda) -> dict[str, list[Any]]:
+    out: dict[str, list[Any]] = {}
+    for item in items:
+        out.setdefault(key.known(str, item), []).append(item)
+    return out
+
+
+def _reduce(items: list[Any], initial: Any, step: _Lambda) -> Any:
+    current = initial
+    for index, item in enumerate(items):
+        current = step(current, item, index)
+    return current
+
+
+# The lambda functions of the Bicep reference, each with its arguments in Bicep's order;
+# a lambda may also take the item's index (`(item, i) => ...`, `(cur, next, i) => ...`).
+_LAMBDA_FUNCTIONS: dict[str, Any] = {
+    "map": lambda items, f: [f(item, i) for i, item in enumerate(items)],
+    "filter": lambda items, f: [item for i, item in enumerate(items) if f.known(bool, item, i)],
+    "reduce": _reduce,
+    "sort": _sort,
+    "toobject": _to_object,
+    "groupby": _group_by,
+    "mapvalues": lambda obj, f: {k: f(v) for k, v in obj.items()},
+}
+# Lambdas run once per item (`sort` more): a bound keeps a huge `range()` from stalling a scan.
+_MAX_LAMBDA_ITEMS = 1000
+# Functions whose result depends on every item inside their arguments: an unknown item
+# anywhere makes them unknown (`contains([unknown], 'a')` is not false).
+_DEEP_ARGUMENTS = {"contains"}
 
 
 def _format(fmt: str, *args: Any) -> str:
@@ -467,13 +678,34 @@ _FUNCTIONS: dict[str, Any] = {
     "format": _format, "string": lambda v: v if isinstance(v, str) else json.dumps(v),
     "int": int, "bool": lambda v: v if isinstance(v, bool) else str(v).lower() == "true",
     "union": lambda *maps: {k: v for m in maps for k, v in m.items()} if isinstance(maps[0], dict)
-    else list(dict.fromkeys(x for m in maps for x in m)),
+    else list(dict.fromkeys(x for m in maps for x in _whole(m, list, deep=True))),
     "empty": lambda v: not v, "length": len, "contains": lambda c, v: v in c,
     "first": lambda v: v[0], "last": lambda v: v[-1], "min": min, "max": max,
     "range": lambda start, count: list(range(start, start + count)),
     "split": lambda s, d: s.split(d), "replace": lambda s, a, b: s.replace(a, b),
+    "substring": lambda s, start, length=None: _substring(s, start, len(s) - start if length is None else length),
+    "take": lambda v, n: v[:max(n, 0)], "skip": lambda v, n: v[max(n, 0):],
+    "startswith": lambda s, p: s.lower().startswith(p.lower()),
+    "endswith": lambda s, p: s.lower().endswith(p.lower()),
     "coalesce": lambda *v: next(x for x in v if x is not None),
+    "flatten": lambda arrays: [x for array in arrays for x in _whole(array, list)],
+    "shallowmerge": lambda objects: {k: v for o in objects for k, v in _whole(o, dict).items()},
 }
+
+
+def _substring(text: str, start: int, length: int) -> str:
+    if not 0 <= start <= start + length <= len(text):  # past the end: the deployment fails
+        raise ValueError("substring out of range")
+    return text[start:start + length]
+
+
+def _whole(value: Any, kind: type, deep: bool = False) -> Any:
+    """`value`, a known `kind` (a partial object is not a known object; `deep`, nor is
+    an array with an unknown item, which `union` could not tell from a known one)."""
+    if not isinstance(value, kind) or not _known(value, deep=deep):
+        raise TypeError(f"not a known {kind.__name__}")
+    return value
+
 
 _BINARY: dict[str, Any] = {
     "equals": lambda a, b: a == b, "not_equals": lambda a, b: a != b,
@@ -815,6 +1047,8 @@ def _load(path: Path, shown: str, show: Any, supplied: dict[str, Any], scan: Bic
             default = element.children[-1]
             if name in supplied:
                 module.params[name] = supplied[name]
+            elif isinstance(supplied, _Partial):  # the caller may pass it in what is unknown
+                module.params[name] = Unresolved(supplied.unknown)
             elif default is not None and not isinstance(default, str) and hasattr(default, "data") \
                     and default.data != "data_type":
                 module.params_raw[name] = default
@@ -836,9 +1070,21 @@ def _load(path: Path, shown: str, show: Any, supplied: dict[str, Any], scan: Bic
         if element.children[3] is not None:  # `existing`: deployed elsewhere
             continue
         _emit_resource(element, evaluator, module, scan, parent=None)
+    _check_assertions(module, evaluator, scan)
     for element in module.elements:
         if element.data == "module":
             _expand_module(element, evaluator, module, show, scan, depth)
+
+
+def _check_assertions(module: _Module, evaluator: _Evaluator, scan: BicepScan) -> None:
+    """`assert name = condition` is checked by the deployment, which stops when it is
+    false; it changes no resource. Only an assertion known to be false is worth telling
+    (the resources scanned would not be deployed with these parameters); an unknown one
+    is the usual case and says nothing."""
+    for element in module.elements:
+        if element.data == "assertion" and evaluator.value(element.children[-1]) is False:
+            scan.notes.append(f"{module.file}:{_pos(element).line}: assertion {element.children[-2]} is false"
+                              " with these parameters: the deployment would stop")
 
 
 def _nullable(param: Any) -> bool:
@@ -952,19 +1198,20 @@ def _emit_one(rtype: str, api: str, obj: Any, evaluator: _Evaluator, module: _Mo
               parent: Resource | None, element: Any) -> None:
     locator = LineTableLocator(default=_pos(element))
     locator.record((), _pos(element))
-    body: dict[str, Any] = {}
-    children: list[Any] = []
+    children = [item for item in _trees(obj) if item.data == "child_resource"]
+    evaluated = evaluator.value(obj)  # spreads merged as in any object
+    body: dict[str, Any] = dict(evaluated) if isinstance(evaluated, dict) else {}
+    unknown_rest = evaluated.unknown if isinstance(evaluated, _Partial) else \
+        evaluated.expression if isinstance(evaluated, Unresolved) else None
     name_node = None
     for item in _trees(obj):
-        if item.data == "child_resource":
-            children.append(item)
-            continue
-        if item.data != "pair":
-            continue
-        key = _key(item)
-        body[key] = evaluator.value(item.children[-1])
-        name_node = item.children[-1] if key == "name" else name_node
-        _record_positions(item, (key,), locator)
+        if item.data == "pair":
+            key = _key(item)
+            name_node = item.children[-1] if key == "name" else name_node
+            _record_positions(item, (key,), locator, evaluator)
+    _record_spreads(obj, (), locator, evaluator)
+    if unknown_rest is not None and "name" not in body:
+        body["name"], name_node = Unresolved(unknown_rest), None  # the spread may name it
     parent_ref = body.pop("parent", None)
     body.pop("dependsOn", None)
     scope = body.get("scope")
@@ -985,6 +1232,12 @@ def _emit_one(rtype: str, api: str, obj: Any, evaluator: _Evaluator, module: _Mo
     unresolved: dict[JsonPath, str] = {}
     if isinstance(name, Unresolved):
         unresolved[("name",)] = name.expression  # as the ARM source records a name it cannot know
+    if unknown_rest is not None:
+        # Any property may come from the spread: the whole body is partly unknown.
+        unresolved[()] = unknown_rest
+        scan.notes.append(f"{module.file}:{_pos(element).line}: resource {element.children[0 if parent else 1]}"
+                          f" spreads {unknown_rest}, which is not known: only the properties after it are")
+    _record_partials(body, (), unresolved)
     body = walk_unresolved(body, (), unresolved)
     resource = Resource(platform=Platform.AZURE, type=full_type, name=full_name, body=body,
                         origin=Origin(module.file, 0, (), locator), api_version=api or None,
@@ -994,28 +1247,56 @@ def _emit_one(rtype: str, api: str, obj: Any, evaluator: _Evaluator, module: _Mo
         _emit_resource(child, evaluator, module, scan, parent=resource)
 
 
-def _record_positions(node: Any, path: JsonPath, locator: LineTableLocator) -> None:
-    """Every property of an object literal, at the line of its key."""
+def _record_spreads(obj: Any, path: JsonPath, locator: LineTableLocator, evaluator: _Evaluator) -> None:
+    """The properties a known spread brings into `obj`, at the spread's line (after the
+    written ones, which keep their own line)."""
+    for item in _trees(obj):
+        if item.data == "spread":
+            spread = evaluator.value(_trees(item)[0])
+            for key in spread if isinstance(spread, dict) else ():
+                locator.record((*path, key), _pos(item))
+
+
+def _record_positions(node: Any, path: JsonPath, locator: LineTableLocator, evaluator: _Evaluator) -> None:
+    """Every property of an object literal, at the line of its key (or of the spread that
+    brings it)."""
     locator.record(path, _pos(node))
     value = node.children[-1]
     if getattr(value, "data", None) == "object":
         for pair in _trees(value):
             if pair.data == "pair":
-                _record_positions(pair, (*path, _key(pair)), locator)
+                _record_positions(pair, (*path, _key(pair)), locator, evaluator)
+        _record_spreads(value, path, locator, evaluator)
     elif getattr(value, "data", None) == "array":
         for index, item in enumerate(_trees(value)):
+            if item.data == "spread":  # later items move by its length: at the array's line
+                break
             locator.record((*path, index), _pos(item))
             if item.data == "object":
                 for pair in _trees(item):
                     if pair.data == "pair":
-                        _record_positions(pair, (*path, index, _key(pair)), locator)
+                        _record_positions(pair, (*path, index, _key(pair)), locator, evaluator)
 
+
+
+def _record_partials(value: Any, path: JsonPath, unresolved: dict[JsonPath, str]) -> None:
+    """The path of every partly known object inside `value`, with the unknown spread."""
+    if isinstance(value, _Partial) and path:
+        unresolved[path] = value.unknown
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _record_partials(item, (*path, key), unresolved)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _record_partials(item, (*path, index), unresolved)
 
 
 def _plain(value: Any) -> Any:
     """Resource references left inside a body become unknown values."""
     if isinstance(value, _ResourceRef):
         return Unresolved(f"reference to {value.type}")
+    if isinstance(value, _Partial):
+        return _Partial({k: _plain(v) for k, v in value.items()}, value.unknown)
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -1037,8 +1318,8 @@ def _expand_module(element: Any, evaluator: _Evaluator, module: _Module, show: A
     value = _resource_value(element)
     params_node = _pair(value, "params") if getattr(value, "data", None) == "object" else None
     params = evaluator.value(params_node) if params_node is not None else {}
-    if not isinstance(params, dict):
-        params = {}
+    if not isinstance(params, dict):  # unknown: so is every parameter, never its default
+        params = _Partial({}, params.expression if isinstance(params, Unresolved) else "params")
     try:
         _load(target, show(target), show, _plain(params), scan, depth + 1)
     except BicepError as exc:
