@@ -32,12 +32,51 @@ class Condition:
         self.schema = schema
         self.is_valid: Callable[[Any], bool] = compile_schema(schema)
         self._checks = Checks()  # compiled sub-schema checks, reused by every explanation
+        self._inspected: frozenset[JsonPath] | None = None
+
+    @property
+    def inspected(self) -> frozenset[JsonPath]:
+        """Every instance path the condition looks at, `*` standing for any array item:
+        a value there that is not known statically may decide the outcome."""
+        if self._inspected is None:
+            found: set[JsonPath] = set()
+            _collect_inspected(self.schema, (), found)
+            self._inspected = frozenset(found)
+        return self._inspected
 
     def violation(self, instance: Any) -> Violation | None:
         found = explain(self.schema, instance, (), self._checks)
         if found is None:
             return None
         return Violation(found.path, found.missing, found.keyword)
+
+
+# Keywords whose sub-schemas apply to the same instance, to each array item, or to each
+# property value, for `inspected`.
+_SAME_INSTANCE = ("allOf", "anyOf", "oneOf", "not", "if", "then", "else")
+_EACH_ITEM = ("items", "contains", "prefixItems", "additionalItems")
+_EACH_VALUE = ("additionalProperties", "patternProperties")
+
+
+def _collect_inspected(schema: Any, path: JsonPath, found: set[JsonPath]) -> None:
+    if not isinstance(schema, dict):
+        return
+    found.add(path)
+    for name, sub in (schema.get("properties") or {}).items():
+        _collect_inspected(sub, (*path, name), found)
+    for name in schema.get("required") or ():
+        if isinstance(name, str):
+            found.add((*path, name))
+    for keyword in _SAME_INSTANCE:
+        subs = schema.get(keyword)
+        for sub in subs if isinstance(subs, list) else [subs]:
+            _collect_inspected(sub, path, found)
+    for keyword in _EACH_ITEM + _EACH_VALUE:
+        subs = schema.get(keyword)
+        if keyword == "patternProperties" and isinstance(subs, dict):
+            subs = list(subs.values())
+        for sub in subs if isinstance(subs, list) else [subs]:
+            _collect_inspected(sub, (*path, "*"), found)
 
 
 def compile_condition(schema: dict[str, Any]) -> Condition:

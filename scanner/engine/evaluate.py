@@ -203,7 +203,10 @@ class Engine:
         conditions = policy.conditions_for(resource.tier)
         for subject in view:
             doc = subject.document
-            if conditions.when is not None and not conditions.when.is_valid(doc):
+            # A precondition that reads inside a value not known statically cannot rule the
+            # resource out: it stays applicable (and then fails as not known, below).
+            if conditions.when is not None and not conditions.when.is_valid(doc) and not (
+                    resource.unresolved and _unknown_inspected(resource, subject, conditions.when)):
                 self.counts[Outcome.NOT_APPLICABLE.value] += 1
                 if keep:
                     findings.append(self._finding(
@@ -212,6 +215,10 @@ class Engine:
                         Location(resource.origin.file), subject))
                 continue
             if conditions.assert_.is_valid(doc):
+                unknown = _unknown_inspected(resource, subject, conditions.assert_) if resource.unresolved else None
+                if unknown is not None:
+                    self._record(findings, self._unknown(policy, resource, subject, unknown, suppressions))
+                    continue
                 self.counts[Outcome.PASS.value] += 1
                 if keep:
                     findings.append(self._finding(
@@ -257,6 +264,21 @@ class Engine:
         self._apply_suppression(finding, self._suppression(policy.id, resource, location, suppressions))
         return finding
 
+    def _unknown(self, policy: Policy, resource: Resource, subject: Subject,
+                 unknown: tuple[JsonPath, str], suppressions: dict[str, Suppression]) -> Finding:
+        """A passing subject whose pass rests on a value not known statically: the policy
+        could only pass it by reading a placeholder, so it fails (never taken as compliant)."""
+        path, expression = unknown
+        shown_path = dotted(path)
+        message = (f"{resource.display_name}{_of(subject)} cannot be checked: {shown_path or 'the resource'} is not "
+                   f"known statically ({expression}); treated as non-compliant.")
+        file, position, _found = resource.origin.position_of(path)
+        location = Location(file, position.line if position else None, position.column if position else None,
+                            shown_path, resource.origin.live_id)
+        finding = self._finding(policy, resource, Outcome.FAIL, message, location, subject)
+        self._apply_suppression(finding, self._suppression(policy.id, resource, location, suppressions))
+        return finding
+
     def _suppression(self, policy_id: str, resource: Resource, location: Location,
                      on_resource: dict[str, Suppression]) -> Suppression | SuppressionRule | None:
         """The resource's own annotation/tag first, then config, then an inline comment
@@ -295,6 +317,28 @@ def _release(locator: Locator | None) -> None:
 
 def _of(subject: Subject) -> str:
     return f" {subject.label}" if subject.label else ""
+
+
+def _unknown_inspected(resource: Resource, subject: Subject, condition: Any) -> tuple[JsonPath, str] | None:
+    """The first value not known statically (body path, expression) that holds a value
+    the condition inspects (an unknown `properties` object holds every property a policy
+    reads, and a schema's `properties` keyword silently skips a string), or None.
+
+    Two kinds of unknown do not count here: one deeper than anything inspected (descending
+    into `properties` to read one setting does not depend on the others), and one that is
+    itself the inspected value: there the policy's own condition decides, and the failure
+    message says the value is not known (HA-AZ-004's `not Burstable` passes an unknown
+    tier on purpose; an `enum` fails it)."""
+    for inspected in condition.inspected:
+        if inspected[:1] == ("context",):
+            continue  # relations and derived facts: not part of the body
+        body = subject.body_path(inspected)
+        for unresolved_path, expression in resource.unresolved.items():
+            n = len(unresolved_path)
+            if n and n < len(body) and all(a == b or (b == "*" and isinstance(a, int))
+                                            for a, b in zip(unresolved_path, body[:n], strict=True)):
+                return unresolved_path, expression
+    return None
 
 
 def _unresolved_note(resource: Resource, path: JsonPath) -> str:
