@@ -11,6 +11,7 @@ the plan file. The same reader accepts `terraform show -json` of a state (`value
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from scanner.model import JsonPath, Position, Resource
@@ -78,24 +79,42 @@ def resources_from_plan(doc: dict[str, Any], file: str, text: str) -> tuple[list
     expressions = _config_expressions(doc)
     inputs: list[TfInput] = []
     if isinstance(root, dict):
-        _collect(root, (key, "root_module"), inputs, file, locator, unknown_by_address, expressions)
+        _collect(root, (key, "root_module"), inputs, file, locator, unknown_by_address, expressions, "")
     resources, unmapped = normalize(inputs)
     return resources, unmapped
 
 
-def _config_expressions(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """address -> expressions, for the root module's configuration."""
+# Instance keys in a module address (`module.db["weu"]`, `module.db[0]`): the configuration
+# section describes a module once, whatever its instances.
+_INSTANCE_KEY = re.compile(r"\[[^\]]*\]")
+
+
+def _config_expressions(doc: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
+    """(module path, address in the module) -> expressions, for the root module and every
+    module it calls (`configuration.root_module.module_calls.<name>.module`, nested)."""
     config = doc.get("configuration")
-    root = config.get("root_module") if isinstance(config, dict) else None
-    found: dict[str, dict[str, Any]] = {}
-    for resource in (root.get("resources") or []) if isinstance(root, dict) else []:
-        if isinstance(resource, dict) and isinstance(resource.get("expressions"), dict):
-            found[str(resource.get("address"))] = resource["expressions"]
+    found: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def walk(module: Any, path: str, depth: int) -> None:
+        if not isinstance(module, dict) or depth > 32:
+            return
+        for resource in module.get("resources") or []:
+            if isinstance(resource, dict) and isinstance(resource.get("expressions"), dict):
+                found[(path, str(resource.get("address")))] = resource["expressions"]
+        for name, call in (module.get("module_calls") or {}).items():
+            if isinstance(call, dict):
+                walk(call.get("module"), f"{path}.module.{name}" if path else f"module.{name}", depth + 1)
+
+    walk(config.get("root_module") if isinstance(config, dict) else None, "", 0)
     return found
 
 
 def _collect(module: dict[str, Any], path: JsonPath, inputs: list[TfInput], file: str, locator: JsonLocator,
-             unknown: dict[str, Any], expressions: dict[str, dict[str, Any]]) -> None:
+             unknown: dict[str, Any], expressions: dict[tuple[str, str], dict[str, Any]],
+             module_address: str) -> None:
+    # References in a child module's configuration name resources of that module (a
+    # `server_id` known only after apply still finds its server, in its own module).
+    config_module = _INSTANCE_KEY.sub("", module_address)
     for index, resource in enumerate(module.get("resources") or []):
         if not isinstance(resource, dict) or resource.get("mode", "managed") != "managed":
             continue
@@ -103,8 +122,9 @@ def _collect(module: dict[str, Any], path: JsonPath, inputs: list[TfInput], file
         if not isinstance(values, dict):
             continue
         address = str(resource.get("address", ""))
-        config_address = address.split("[", 1)[0]
-        values = _mark_unknown(_clean(values), unknown.get(address), expressions.get(config_address, {}))
+        config_address = f"{resource.get('type', '')}.{resource.get('name', '')}"
+        references = expressions.get((config_module, config_address), {})
+        values = _mark_unknown(_clean(values), unknown.get(address), references)
         base: JsonPath = (*path, "resources", index, "values")
         resource_path: JsonPath = (*path, "resources", index)
 
@@ -116,7 +136,9 @@ def _collect(module: dict[str, Any], path: JsonPath, inputs: list[TfInput], file
         name = str(resource.get("name", ""))
         if "index" in resource:
             name = f"{name}[{resource['index']!r}]".replace("'", '"')
-        inputs.append(TfInput(str(resource.get("type", "")), name, file, _block(values), position))
+        inputs.append(TfInput(str(resource.get("type", "")), name, file, _block(values), position,
+                              module=module_address))
     for child_index, child in enumerate(module.get("child_modules") or []):
         if isinstance(child, dict):
-            _collect(child, (*path, "child_modules", child_index), inputs, file, locator, unknown, expressions)
+            _collect(child, (*path, "child_modules", child_index), inputs, file, locator, unknown, expressions,
+                     str(child.get("address") or f"{module_address}.module.{child_index}"))

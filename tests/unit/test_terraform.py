@@ -171,6 +171,7 @@ def test_every_file_of_the_fixture_tree_is_accounted_for() -> None:
         "modules/modules/postgres/main.tf": (FileStatus.SCANNED, "terraform-module"),
         "modules/modules/postgres/variables.tf": (FileStatus.SCANNED, "terraform-module"),
         "plan/child-modules.json": (FileStatus.SCANNED, "terraform-plan"),
+        "plan/module-instances.json": (FileStatus.SCANNED, "terraform-plan"),
     }
     assert [(e.file, e.line, e.message) for e in result.errors] == [
         ("broken/main.tf", 3, "invalid HCL near line 3, column 14; fix the syntax")]
@@ -234,11 +235,30 @@ def test_plan_reads_root_and_nested_child_modules() -> None:
         ("Microsoft.KeyVault/vaults", "kv-odoo"),
         ("Microsoft.DBforPostgreSQL/flexibleServers", "pg-odoo"),
         ("Microsoft.DBforPostgreSQL/flexibleServers/configurations",
-         "<server_id (known after apply)>/require_secure_transport"),
+         # No `configuration` section in this plan: the reference is not known, and the
+         # unknown part names its module, so that two calls of one module stay apart.
+         "<module.db.server_id (known after apply)>/require_secure_transport"),
         ("Microsoft.Storage/storageAccounts", "odoobackup"),
         ("Microsoft.Storage/storageAccounts/blobServices", "odoobackup/default"),
     ]
-    assert unmapped == ["azurerm_private_dns_zone.z"]  # data sources are not resources to check
+    assert unmapped == ["module.db.module.backup.azurerm_private_dns_zone.z"]  # data sources are not checked
+
+
+def test_plan_references_in_child_modules_find_the_resource_of_their_own_instance() -> None:
+    # Two instances of one module (`for_each`), each a server `this` with a configuration
+    # whose `server_id` is known only after apply: the configuration section says it is
+    # `azurerm_postgresql_flexible_server.this`, read in the configuration's own module.
+    path = TF / "plan" / "module-instances.json"
+    text = path.read_text(encoding="utf-8")
+    resources, unmapped = terraform_plan.resources_from_plan(json.loads(text), "plan.json", text)
+    assert unmapped == []
+    assert [(r.type, r.name, r.origin.position_of(())[1].line) for r in resources] == [
+        ("Microsoft.DBforPostgreSQL/flexibleServers", "pg-odoo-weu", 10),
+        ("Microsoft.DBforPostgreSQL/flexibleServers/configurations", "pg-odoo-weu/require_secure_transport", 31),
+        ("Microsoft.DBforPostgreSQL/flexibleServers", "pg-odoo-neu", 46),
+        ("Microsoft.DBforPostgreSQL/flexibleServers/configurations", "pg-odoo-neu/require_secure_transport", 67),
+    ]
+    assert all(r.unresolved == {} for r in resources)
 
 
 def test_plan_values_known_after_apply_stay_unknown() -> None:
