@@ -249,7 +249,7 @@ class Engine:
             "namespace": resource.namespace or "default", "tier": resource.tier,
             "environment": resource.environment, "replicas": subject.document.get("context", {}).get("replicas"),
             "container": subject.container or "", "property": shown_path or "(resource)",
-            "value": value if isinstance(value, str) else show(value), "param": params,
+            "value": value if isinstance(value, str) else show(value, prose=False), "param": params,
             "derived": subject.document.get("context", {}).get("derived", {}),
         }
         message = render(policy.message, fields)

@@ -50,15 +50,17 @@ def _pieces(template: str) -> tuple[tuple[str, tuple[str, ...], str], ...]:
     return tuple(pieces)
 
 
-def show(value: Any, bounded: bool = True) -> str:
-    """A compact rendering of a value for a message, cut at 80 characters when `bounded`."""
+def show(value: Any, bounded: bool = True, prose: bool = True) -> str:
+    """A compact rendering of a value for a message, cut at 80 characters when `bounded`.
+    A list of scalars reads as prose: the choices a policy's parameter allows with "or"
+    ("ZoneRedundant or SameZone") when `prose`, else the items found with commas (a
+    pool's zones `["1", "2"]` are both zones, "1, 2", not a choice of one)."""
     if value is None:
         return "none"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, list) and value and all(isinstance(v, (str, int, float)) for v in value):
-        # Parameter lists read better as prose: "ZoneRedundant or SameZone".
-        return " or ".join(str(v) for v in value)
+        return (" or " if prose else ", ").join(str(v) for v in value)
     text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
     return text if not bounded or len(text) <= _MAX_VALUE else text[: _MAX_VALUE - 1] + "…"
 

@@ -177,7 +177,8 @@ class ClusterReader:
             except ApiException as exc:  # a 429/5xx with Retry-After, still refused after the retries
                 if not exc.status:
                     raise
-                raise ListError(f"HTTP {exc.status} {exc.reason}, after {self.options.retries} retries",
+                retries = self.options.retries
+                raise ListError(f"HTTP {exc.status} {exc.reason}, after {retries} retr{'y' if retries == 1 else 'ies'}",
                                 exc.status) from None
             try:
                 data = response.read()

@@ -65,7 +65,7 @@ def test_a_throttle_that_never_clears_is_reported_after_the_retries_asked_for(
         k8s_server: K8sServer, kubeconfig: Path) -> None:
     k8s_server.state.throttle[SECRETS] = ALWAYS
     code, live, stderr = scan("--kubeconfig", str(kubeconfig), "--retries", "1")
-    message = "loopback: listing Secret (/api/v1/secrets): HTTP 429 Too Many Requests, after 1 retries; not read"
+    message = "loopback: listing Secret (/api/v1/secrets): HTTP 429 Too Many Requests, after 1 retry; not read"
     assert (code, [e["message"] for e in live["errors"]]) == (2, [message])
     assert stderr.splitlines() == [f"tierscan: error: {message}"]
     assert [path for path, _query, _accept in k8s_server.state.seen].count(SECRETS) == 2  # once, then 1 retry

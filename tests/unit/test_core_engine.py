@@ -163,3 +163,10 @@ def test_suppression_entries() -> None:
         ("HA-K8S-003", "single replica by design", dt.date(2027, 6, 30)),
         ("SEC-K8S-001", "vendor image", None), ("SEC-K8S-002", "vendor image", None)]
     assert entries[0].expired(dt.date(2027, 7, 1)) and not entries[0].expired(dt.date(2027, 6, 30))
+
+
+def test_lists_found_read_as_items_and_parameter_lists_as_choices() -> None:
+    from scanner.engine.messages import show
+
+    assert show(["1", "2"], prose=False) == "1, 2"  # a pool in zones 1 and 2, not "1 or 2"
+    assert render("{param.modes}", {"param": {"modes": ["ZoneRedundant", "SameZone"]}}) == "ZoneRedundant or SameZone"
