@@ -582,6 +582,12 @@ def scan_iac_file(path: Path, shown: str, max_size: int = DEFAULT_MAX_FILE_SIZE,
                   sources: SourceOptions | None = None) -> FileScan:
     suffix = path.suffix.lower()
     if suffix == ".tfvars":
+        calls = _terraform_module_calls(sources)
+        if calls is not None and calls.callers_of(path.parent):
+            # Terraform reads .tfvars for the root module only; a module gets its callers' values.
+            return FileScan(FileRecord(shown, FileStatus.SKIPPED, "terraform-variables",
+                                       "Terraform variables file in a local module's directory: not applied "
+                                       "(the module gets the values its callers pass)"))
         return FileScan(FileRecord(shown, FileStatus.SKIPPED, "terraform-variables",
                                    "Terraform variables file (applied with the configuration in its directory)"))
     if suffix == ".bicepparam":

@@ -153,3 +153,20 @@ def test_a_module_whose_callers_are_all_excluded_is_read_on_its_own() -> None:
             record = next(f for f in result.files if f.path == module_file)
             kinds[exclude is None] = (record.kind, record.resources > 0)
         assert kinds == {True: (f"{kind}-module", False), False: (kind, True)}
+
+
+def test_a_tfvars_file_in_a_local_module_is_said_not_to_apply(tmp_path: Path) -> None:
+    from scanner.scan import ScanOptions, scan_paths
+
+    (tmp_path / "root").mkdir()
+    (tmp_path / "mod").mkdir()
+    (tmp_path / "root" / "main.tf").write_text('module "m" {\n  source = "../mod"\n  x = "a"\n}\n')
+    (tmp_path / "root" / "terraform.tfvars").write_text('y = "b"\n')
+    (tmp_path / "mod" / "main.tf").write_text('variable "x" {}\n')
+    (tmp_path / "mod" / "terraform.tfvars").write_text('x = "c"\n')
+    reasons = {f.path: f.reason for f in scan_paths([tmp_path], ScanOptions(root=tmp_path)).files
+               if f.path.endswith(".tfvars")}
+    assert reasons == {
+        "mod/terraform.tfvars": "Terraform variables file in a local module's directory: not applied (the module "
+                                "gets the values its callers pass)",
+        "root/terraform.tfvars": "Terraform variables file (applied with the configuration in its directory)"}
