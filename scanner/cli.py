@@ -59,6 +59,7 @@ def main() -> None:
     \b
     Start with:
       tierscan scan examples/odoo-on-aks
+      tierscan recovery examples/odoo-on-aks    # achievable RPO/RTO against each tier
       tierscan policies list
       tierscan policies show HA-K8S-001
     """
