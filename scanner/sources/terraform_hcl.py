@@ -5,7 +5,9 @@ together, with variables resolved, and its resources turned into normalized reso
   directory is read as a module whose variables are the arguments the block passes,
   evaluated in the caller's scope. Its resources keep their own file and line and carry
   the module path in their address (`module.x.azurerm_...`), as Terraform shows them.
-  Registry, git and URL sources are noted, not fetched.
+  Registry, git and URL sources are noted, not fetched. The child's `output` blocks are
+  evaluated in its scope, so `module.x.y` reads them in the caller; references crossing the
+  boundary keep pointing at their resource (see `ModuleReference`).
 
 - Parsing uses python-hcl2's grammar (the raw Lark tree, which keeps positions), so every
   attribute and nested block keeps its line for findings.
@@ -31,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 from scanner.model import Position, Resource
 from scanner.sources.arm_expressions import Unresolved
 from scanner.sources.terraform_block import TfBlock
-from scanner.sources.terraform_normalize import TfInput, normalize
+from scanner.sources.terraform_normalize import ModuleReference, TfInput, from_caller, from_child, normalize
 
 if TYPE_CHECKING:  # lark comes with python-hcl2, imported only when a .tf file is read
     from lark import Tree
@@ -108,6 +110,9 @@ class TfModule:
     idle: list[tuple[str, str]] = field(default_factory=list)  # (calling file, address): count = 0 modules
     depends: set[FileStamp] = field(default_factory=set)  # every file read, child modules' too
     complete: bool = True  # False when a cycle or the depth limit cut an expansion short
+    # A child module's `output` values, relative to the child (what `module.<call>.<name>`
+    # gives its caller through `from_child`); a root module's are not evaluated.
+    outputs: dict[str, Any] = field(default_factory=dict)
 
 
 # --- parsing -------------------------------------------------------------------------
@@ -213,6 +218,7 @@ class Scope:
         self._resources = resources
         self._resolving: set[str] = set()
         self.iterators: dict[str, Any] = {}
+        self.calls: _Calls | None = None  # the module's `module` blocks, for `module.x.y`
 
     def local(self, name: str, text: str) -> Any:
         if name in self._locals:
@@ -227,6 +233,21 @@ class Scope:
             self._resolving.discard(name)
         self._locals[name] = value
         return value
+
+    def module_output(self, keys: list[Any], text: str) -> tuple[Any, list[Any]]:
+        """`module.<name>.<output>`: the value, and the keys after it left to walk."""
+        expansion = self.calls.expansion(keys[0]) if self.calls is not None and isinstance(keys[0], str) else None
+        if expansion is None or expansion.outputs is None:
+            return Unresolved(text), []
+        if expansion.instances:
+            # `module.x[0].y`: outputs are per instance, and the one instance read stands
+            # for all (its `count.index`, `each.key` unknown); say so on the module block.
+            if text not in expansion.asked:
+                expansion.asked.append(text)
+            return Unresolved(text), []
+        if len(keys) < 2 or not isinstance(keys[1], str) or keys[1] not in expansion.outputs:
+            return Unresolved(text), []
+        return expansion.outputs[keys[1]], keys[2:]
 
     def resource_attr(self, rtype: str, rname: str, attr: str, text: str) -> Any:
         raw = self._resources.get((rtype, rname))
@@ -451,6 +472,8 @@ class Evaluator:
             elif root == "local" and keys and isinstance(keys[0], str):
                 value = self.scope.local(keys[0], text)
                 keys = keys[1:]
+            elif root == "module" and keys:
+                value, keys = self.scope.module_output(keys, text)
             elif root in self.scope.iterators:
                 value = self.scope.iterators[root]
             elif len(keys) >= 2 and root not in ("data", "module", "each", "count", "path", "self", "terraform") \
@@ -459,7 +482,11 @@ class Evaluator:
                 keys = keys[2:]
             else:
                 return Unresolved(text)
-        for key in keys:
+        for index, key in enumerate(keys):
+            if isinstance(value, ModuleReference) and all(isinstance(k, str) for k in keys[index:]):
+                # An attribute of a whole resource a module outputs (`value = azurerm_x.main`,
+                # read as `module.pg.server.id`): still that resource's attribute.
+                return ModuleReference(text, ".".join([value.target, *keys[index:]]))
             if isinstance(value, Unresolved):
                 return Unresolved(text)
             in_map = isinstance(value, dict) and isinstance(key, str) and key in value
@@ -467,6 +494,9 @@ class Evaluator:
             if not (in_map or in_list):
                 return Unresolved(text)
             value = value[key]
+        if isinstance(value, ModuleReference):
+            # What crossed a module boundary keeps what it points at, under the name read here.
+            return ModuleReference(text, value.target)
         return Unresolved(text) if isinstance(value, Unresolved) else value
 
 
@@ -578,6 +608,7 @@ def load_module(directory: Path, show: Callable[[Path], str], var_files: list[Pa
     resources_raw: dict[tuple[str, str], _RawBlock] = {}
     declared: list[tuple[str, _RawBlock]] = []
     calls: list[_RawBlock] = []
+    outputs: list[_RawBlock] = []
     for _shown, blocks in raw_by_file:
         for block in blocks:
             if block.type == "variable" and block.labels:
@@ -597,17 +628,29 @@ def load_module(directory: Path, show: Callable[[Path], str], var_files: list[Pa
                 declared.append(("managed", block))
             elif block.type == "module" and block.labels:
                 calls.append(block)
+            elif block.type == "output" and block.labels and "value" in block.attrs:
+                outputs.append(block)
     for name, value in supplied.items():
         variables.setdefault(name, value)
 
     scope = Scope(variables, locals_raw, resources_raw)
+    scope.calls = _Calls(calls, scope, directory, show, stack)
     for mode, raw in declared:
         body = _evaluate_block(raw, scope)
         count = body.attrs.get("count")
         module.resources.append(TfResource(mode, raw.labels[0], raw.labels[1], raw.file, body,
                                            count_zero=count == 0 or body.attrs.get("for_each") in ({}, [])))
-    for call in calls:
-        _expand(call, scope, directory, show, stack, module)
+    if inputs is not None:
+        # Only a child's outputs are read (by its caller). They are evaluated here, once per
+        # evaluation, so the cache that holds the child holds them too. `sensitive = true`
+        # only hides a value in Terraform's own display: the caller still gets the value,
+        # and it is shown nowhere but where a policy's message shows the attribute it lands
+        # in, which the policies that read secrets (`sensitive: true`) redact.
+        for block in outputs:
+            module.outputs[block.labels[0]] = Evaluator(scope, block.text).value(block.attrs["value"][0])
+    # Merged in the order the blocks are written, whichever was expanded first.
+    for index, call in enumerate(calls):
+        _merge(module, call, scope.calls.expanded(index))
     return module
 
 
@@ -619,10 +662,72 @@ def _null_takes_default(variable: _RawBlock) -> bool:
     return Evaluator(Scope({}, {}, {}), variable.text).value(variable.attrs["nullable"][0]) is False
 
 
+@dataclass
+class _Expansion:
+    """One `module` block, expanded: what it adds to its caller (`part`), and its outputs
+    as the caller reads them."""
+
+    part: TfModule = field(default_factory=TfModule)
+    outputs: dict[str, Any] | None = None  # None: not read (not a local module, not expanded)
+    instances: str = ""  # "count" or "for_each": outputs are per instance, and not read
+    asked: list[str] = field(default_factory=list)  # reads of such outputs, for the note
+
+
+class _Calls:
+    """The `module` blocks of one module, each expanded on first use: a resource, a local
+    or another block's argument may read `module.x.y` before block x is reached."""
+
+    def __init__(self, calls: list[_RawBlock], scope: Scope, directory: Path, show: Callable[[Path], str],
+                 stack: tuple[str, ...]) -> None:
+        self._calls = calls
+        self._scope = scope
+        self._directory = directory
+        self._show = show
+        self._stack = stack
+        self._first: dict[str, int] = {}  # name -> index of its block (Terraform rejects a name used twice)
+        for index, call in enumerate(calls):
+            self._first.setdefault(call.labels[0], index)
+        self._done: dict[int, _Expansion] = {}
+        self._active: set[int] = set()
+
+    def expansion(self, name: str) -> _Expansion | None:
+        index = self._first.get(name)
+        if index is None or index in self._active:
+            return None  # no such block, or one whose arguments read its own outputs (a cycle)
+        return self.expanded(index)
+
+    def expanded(self, index: int) -> _Expansion:
+        found = self._done.get(index)
+        if found is None:
+            self._active.add(index)
+            try:
+                found = _expand(self._calls[index], self._scope, self._directory, self._show, self._stack)
+            finally:
+                self._active.discard(index)
+            self._done[index] = found
+        return found
+
+
+def _merge(module: TfModule, call: _RawBlock, expansion: _Expansion) -> None:
+    part = expansion.part
+    module.resources.extend(part.resources)
+    module.notes.extend(part.notes)
+    if expansion.asked:
+        module.notes.append((call.file, f'{call.file}:{call.pos.line}: module "{call.labels[0]}" has '
+                                        f"{expansion.instances}, so its outputs are per instance and not read: "
+                                        f"{', '.join(expansion.asked)} stays unknown"))
+    module.idle.extend(part.idle)
+    module.module_errors.extend(part.module_errors)
+    module.depends |= part.depends
+    module.complete = module.complete and part.complete
+
+
 def _expand(call: _RawBlock, scope: Scope, directory: Path, show: Callable[[Path], str],
-            stack: tuple[str, ...], module: TfModule) -> None:
-    """Expand one `module` block into `module`: a local source is read as a child module
-    with the arguments evaluated here; any other source is noted."""
+            stack: tuple[str, ...]) -> _Expansion:
+    """Expand one `module` block: a local source is read as a child module with the
+    arguments evaluated here; any other source is noted."""
+    expansion = _Expansion()
+    module = expansion.part
     name = call.labels[0]
     where = f"{call.file}:{call.pos.line}: module \"{name}\""
     source_node = call.attrs.get("source")
@@ -631,13 +736,13 @@ def _expand(call: _RawBlock, scope: Scope, directory: Path, show: Callable[[Path
         shown_source = source if isinstance(source, str) else "not given"
         module.notes.append((call.file, f"{where} (source {shown_source}) is not a local path, so it is not "
                                         "expanded; scan a plan (`terraform show -json`) to check what it deploys"))
-        return
+        return expansion
     evaluator = Evaluator(scope, call.text)
     count = evaluator.value(call.attrs["count"][0]) if "count" in call.attrs else None
     for_each = evaluator.value(call.attrs["for_each"][0]) if "for_each" in call.attrs else None
     if (count == 0 and not isinstance(count, bool)) or for_each in ({}, []):
         module.idle.append((call.file, f"module.{name}"))
-        return
+        return expansion
     target = module_directory(directory, source)
     try:
         readable = target.is_dir() and bool(module_files(target))
@@ -646,21 +751,22 @@ def _expand(call: _RawBlock, scope: Scope, directory: Path, show: Callable[[Path
     if not readable:
         module.notes.append((call.file, f"{where} (source {source}): no .tf files in {show(target)}; "
                                         "nothing to expand"))
-        return
+        return expansion
     key = str(target.resolve())
     if key in stack:
         module.notes.append((call.file, f"{where} (source {source}) calls {show(target)}, which is already being "
                                         "expanded (a module cycle, which Terraform rejects); not expanded again"))
         module.complete = False
-        return
+        return expansion
     if len(stack) > MAX_MODULE_DEPTH:
         module.notes.append((call.file, f"{where} (source {source}) is nested more than {MAX_MODULE_DEPTH} "
                                         "modules deep; not expanded"))
         module.complete = False
-        return
+        return expansion
     # count/for_each with more than zero instances: one representative instance, as for
     # resources (`count.index` and `each.*` stay unknown).
-    inputs = {arg: evaluator.value(node) for arg, (node, _pos) in call.attrs.items() if arg not in _META_ARGUMENTS}
+    inputs = {arg: from_caller(evaluator.value(node)) for arg, (node, _pos) in call.attrs.items()
+              if arg not in _META_ARGUMENTS}
     child = _child_module(target, show, inputs, (*stack, key))
     prefix = f"module.{name}"
     for resource in child.resources:
@@ -672,6 +778,9 @@ def _expand(call: _RawBlock, scope: Scope, directory: Path, show: Callable[[Path
     module.module_errors.extend((call.file, *error[1:]) for error in child.module_errors)
     module.depends |= child.depends
     module.complete = module.complete and child.complete
+    expansion.outputs = {output: from_child(name, value) for output, value in child.outputs.items()}
+    expansion.instances = "for_each" if for_each is not None else "count" if count is not None else ""
+    return expansion
 
 
 def _dynamic_blocks(raw: _RawBlock, scope: Scope) -> list[TfBlock]:

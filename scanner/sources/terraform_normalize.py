@@ -20,6 +20,74 @@ from scanner.sources.terraform_kubernetes import to_object
 # Providers whose resources are not infrastructure the catalogue could check (random
 # names, local files, time delays); listed as "not checked" like any unmapped type.
 _REFERENCE = re.compile(r"^([a-z][a-z0-9_]*)\.([A-Za-z0-9_-]+)(?:\[[^\]]*\])?\.(?:id|name)$")
+# A reference carried across module boundaries: `../` per level up, then the module
+# calls down (`module.pg.`), then the resource (see ModuleReference).
+_PARENT = "../"
+_CROSS_REFERENCE = re.compile(r"^((?:\.\./)*)((?:module\.[A-Za-z0-9_-]+\.)*)(.+)$")
+
+
+@dataclass(frozen=True)
+class ModuleReference(Unresolved):
+    """An unknown value that crossed a module boundary: a child's output read by its caller
+    (`module.pg.server_id`), or a caller's value passed to a child's variable. `expression`
+    is what was written where it is read, for messages; `target` is what the value is,
+    relative to the module that holds it (`module.pg.azurerm_x.main.id` from the caller,
+    `../azurerm_x.main.id` from a child). Relative, because a child is evaluated once for
+    every caller passing the same arguments, whatever its module path; `normalize` anchors
+    it to the path of the resource that holds it, so a lock whose scope comes out of a
+    module is tied to that module's server as a same-module reference is."""
+
+    target: str = ""
+
+
+def from_child(call: str, value: Any) -> Any:
+    """`value`, an output of the child module called `call`, as its caller sees it. The
+    expression is the target until the caller reads it under its own name; an unknown part
+    of an output read whole keeps it, naming its module (`module.pg.var.sku`)."""
+    if isinstance(value, ModuleReference):
+        target = value.target
+        # `../x` seen from the child is `x` in the caller, where the value came from.
+        target = target[len(_PARENT):] if target.startswith(_PARENT) else f"module.{call}.{target}"
+        return ModuleReference(target, target)
+    if isinstance(value, Unresolved):
+        target = f"module.{call}.{value.expression}"
+        return ModuleReference(target, target)
+    if isinstance(value, dict):
+        return {k: from_child(call, v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [from_child(call, v) for v in value]
+    return value
+
+
+def from_caller(value: Any) -> Any:
+    """`value`, evaluated in a caller, as the child module it is passed to sees it."""
+    if isinstance(value, ModuleReference):
+        return ModuleReference(value.expression, _PARENT + value.target)
+    if isinstance(value, Unresolved):
+        return ModuleReference(value.expression, _PARENT + value.expression)
+    if isinstance(value, dict):
+        return {k: from_caller(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [from_caller(v) for v in value]
+    return value
+
+
+def _anchored(module: str, value: Any) -> tuple[str, str] | None:
+    """(module path, `type.name.attr`) of the resource a value refers to, as seen from a
+    resource of `module`; None for anything else, or a path above the root."""
+    if isinstance(value, ModuleReference):
+        found = _CROSS_REFERENCE.match(value.target)
+        if found is None:
+            return None
+        ups, down, rest = len(found.group(1)) // len(_PARENT), found.group(2), found.group(3)
+        parts = module.split(".") if module else []  # `module.a.module.b`: two parts a level
+        kept = len(parts) - 2 * ups
+        if kept < 0:
+            return None
+        return ".".join([*parts[:kept], *down.split(".")[:-1]]), rest
+    if isinstance(value, Unresolved):
+        return module, value.expression
+    return None
 
 
 @dataclass
@@ -54,6 +122,17 @@ class TerraformLocator(Locator):
         return self.position(()), ()
 
 
+def _group_of(targets: list[TfInput]) -> str | None:
+    """The resource group of a resource that names none (a lock, a diagnostic setting, a
+    server's configuration), taken from the resource of another module it is scoped to or
+    part of: it lives in that one's group. Without it, the relations, which take a group-less
+    scope to be in the resource group of its own Terraform module (its directory), would
+    never tie a diagnostic setting written in the caller to the module's server."""
+    groups = {target.body.get("resource_group_name") for target in targets}
+    group = groups.pop() if len(groups) == 1 else None
+    return group if isinstance(group, str) else None
+
+
 def normalize(inputs: list[TfInput], keep: Callable[[TfInput], bool] | None = None
               ) -> tuple[list[Resource], list[str]]:
     """(resources, unmapped) where unmapped holds the address of every resource whose
@@ -61,19 +140,24 @@ def normalize(inputs: list[TfInput], keep: Callable[[TfInput], bool] | None = No
     are still there to be referred to."""
     by_address = {(i.module, i.type, i.name): i for i in inputs}
 
-    def resolver(module: str) -> Callable[[Any], tuple[str, str] | None]:
-        # A reference names a resource of its own module (Terraform has no other kind).
+    def resolver(module: str, across: list[TfInput]) -> Callable[[Any], tuple[str, str] | None]:
+        # A reference written in HCL names a resource of its own module; one that came
+        # through a module's outputs or variables says where it points from here.
         def resolve(value: Any) -> tuple[str, str] | None:
-            text = value.expression if isinstance(value, Unresolved) else None
-            match = _REFERENCE.match(text or "")
-            if match is None:
+            anchored = _anchored(module, value)
+            match = _REFERENCE.match(anchored[1]) if anchored else None
+            if anchored is None or match is None:
                 return None
-            target = by_address.get((module, match.group(1), match.group(2)))
+            target = by_address.get((anchored[0], match.group(1), match.group(2)))
             arm_type = ARM_TYPE_OF.get(match.group(1))
             if target is None or arm_type is None:
                 return None
             name = target.body.get("name")
-            return (arm_type, name) if isinstance(name, str) else None
+            if not isinstance(name, str):
+                return None
+            if isinstance(value, ModuleReference):
+                across.append(target)
+            return arm_type, name
         return resolve
 
     resources: list[Resource] = []
@@ -83,8 +167,9 @@ def normalize(inputs: list[TfInput], keep: Callable[[TfInput], bool] | None = No
             continue
         mapper = AZURERM_TYPES.get(item.type)
         if mapper is not None:
+            across: list[TfInput] = []  # resources of other modules its scope or parent names
             try:
-                all_mapped = mapper(item.body, resolver(item.module))
+                all_mapped = mapper(item.body, resolver(item.module, across))
             except (TypeError, ValueError, KeyError, AttributeError, AssertionError) as exc:
                 # A configuration shape the table does not expect: listed, never dropped.
                 unmapped.append(f"{item.address} (could not be mapped: {exc!r})")
@@ -93,6 +178,8 @@ def normalize(inputs: list[TfInput], keep: Callable[[TfInput], bool] | None = No
                 unresolved: dict[JsonPath, str] = {}
                 body = walk_unresolved(mapped.body, (), unresolved)
                 group = item.body.get("resource_group_name")
+                if group is None:
+                    group = _group_of(across)
                 arm_name = mapped.name
                 if item.module:
                     # An unknown part of the name (`<var.name>`) is the child module's own

@@ -15,6 +15,7 @@ from scanner.engine.evaluate import EvaluationOptions
 from scanner.model import FileStatus, Outcome, Position, ScanResult
 from scanner.scan import ScanOptions, scan_paths
 from scanner.sources import terraform_hcl
+from scanner.sources.arm_expressions import Unresolved
 from tests.conftest import FIXTURES
 
 TREE = FIXTURES / "terraform" / "modules"
@@ -319,3 +320,183 @@ def test_only_real_module_calls_make_a_directory_a_module(tmp_path: Path) -> Non
         "root/main.tf": "terraform", "a/main.tf": "terraform", "b/main.tf": "terraform-module",
         "c/main.tf": "terraform"}
     assert sorted(r.name for r in result.resources) == ["rg-a", "rg-b", "rg-c"]
+
+
+# --- module outputs (`module.<name>.<output>`) -------------------------------------------
+
+OUTPUTS = FIXTURES / "terraform" / "module-outputs"
+SERVER = "modules/server/main.tf"
+SERVER_TYPE = "Microsoft.DBforPostgreSQL/flexibleServers"
+
+
+def _findings(result: ScanResult, policies: tuple[str, ...]) -> set[tuple[str, str, str, str | None, int | None, str]]:
+    """(policy, resource, outcome, file, line, message) of the applicable findings of `policies`."""
+    return {(f.policy_id, f.resource.name, f.outcome.value, f.location.file, f.location.line, f.message)
+            for f in result.findings if f.policy_id in policies and f.outcome is not Outcome.NOT_APPLICABLE}
+
+
+def test_a_lock_and_a_diagnostic_setting_scoped_through_module_outputs_protect_the_server() -> None:
+    result = _scan([OUTPUTS], OUTPUTS)
+    assert not result.errors
+    complies = "Microsoft.DBforPostgreSQL/flexibleServers {} complies."
+    # prod: `module.db.server_id`, the database module passing on its server module's output;
+    # staging: `module.pg.server_id` and `module.pg.server.id` (the whole resource as output);
+    # unprotected: the same module without either, so both fail as before. The branch server
+    # (for_each) has its lock through `module.branch["lyon"].server_id`, which is not read,
+    # and no diagnostic setting. DR-AZ-014 does not apply to staging's medium tier.
+    assert _findings(result, ("DR-AZ-014", "OBS-AZ-001")) == {
+        ("DR-AZ-014", "odoo-prod-pg", "pass", SERVER, None, complies.format("odoo-prod-pg")),
+        ("OBS-AZ-001", "odoo-prod-pg", "pass", SERVER, None, complies.format("odoo-prod-pg")),
+        ("OBS-AZ-001", "odoo-staging-pg", "pass", SERVER, None, complies.format("odoo-staging-pg")),
+        ("OBS-AZ-001", "<module.branch.var.name>", "fail", SERVER, 4,
+         "Microsoft.DBforPostgreSQL/flexibleServers '<module.branch.var.name>' (staging) has no diagnostic setting "
+         "that sends its resource logs to a Log Analytics workspace (for an AKS cluster, the logs must include "
+         "kube-audit or kube-audit-admin)."),
+        ("DR-AZ-014", "odoo-dev-pg", "fail", SERVER, 4,
+         "Microsoft.DBforPostgreSQL/flexibleServers 'odoo-dev-pg' (production, tier high) is not protected by a "
+         "CanNotDelete lock on itself or its resource group."),
+        ("OBS-AZ-001", "odoo-dev-pg", "fail", SERVER, 4,
+         "Microsoft.DBforPostgreSQL/flexibleServers 'odoo-dev-pg' (production) has no diagnostic setting that "
+         "sends its resource logs to a Log Analytics workspace (for an AKS cluster, the logs must include "
+         "kube-audit or kube-audit-admin)."),
+    }
+
+
+def test_an_output_naming_a_child_resource_is_that_resource_s_arm_id() -> None:
+    result = _scan([OUTPUTS], OUTPUTS)
+    scoped = {(r.type.rsplit("/", 1)[-1], r.name): (r.body.get("scope"), r.namespace, r.unresolved)
+              for r in result.resources if r.type in ("Microsoft.Authorization/locks",
+                                                      "Microsoft.Insights/diagnosticSettings")}
+    assert scoped == {
+        # Two modules down, and read through a third; the setting, written in the caller,
+        # lives in the server's resource group (the relations tie it by group).
+        ("locks", "odoo-prod-pg-lock"): (f"{SERVER_TYPE}/odoo-prod-pg", "rg-odoo-prod", {}),
+        ("diagnosticSettings", "odoo-prod-pg-logs"): (f"{SERVER_TYPE}/odoo-prod-pg", "rg-odoo-prod", {}),
+        # A known output (`server_name`, the server's literal name) is its value.
+        ("locks", "odoo-staging-pg-lock"): (f"{SERVER_TYPE}/odoo-staging-pg", "rg-odoo-staging", {}),
+        ("diagnosticSettings", "odoo-staging-pg-logs"): (f"{SERVER_TYPE}/odoo-staging-pg", "rg-odoo-staging", {}),
+        ("locks", "odoo-staging-pg-lyon-lock"): ('module.branch["lyon"].server_id', None,
+                                                 {("scope",): 'module.branch["lyon"].server_id'}),
+    }
+    # Known values pass from one module's outputs into another's variables: the group
+    # module's name, location and tags reach the server, whose tier comes from the tags.
+    [prod] = [r for r in result.resources if r.name == "odoo-prod-pg"]
+    assert (prod.namespace, prod.body["location"], prod.tier, prod.tier_source) == (
+        "rg-odoo-prod", "westeurope", "critical", "tag")
+    # The child's own values: the reference stays relative to the child, one evaluation
+    # serving every caller that passes the same arguments.
+    child = terraform_hcl.load_module(OUTPUTS / "modules" / "server", lambda p: p.name,
+                                      inputs={"name": "pg", "resource_group_name": "rg"})
+    assert child.outputs["server_id"] == Unresolved("azurerm_postgresql_flexible_server.this.id")
+    assert child.outputs["server_name"] == "pg"
+
+
+def test_outputs_of_a_module_with_for_each_stay_unknown_and_say_so() -> None:
+    result = _scan([OUTPUTS / "envs" / "staging"], OUTPUTS)
+    assert [(f.path, f.reason) for f in result.files if f.path.startswith("envs/")] == [
+        ("envs/staging/main.tf",
+         'envs/staging/main.tf:12: module "branch" has for_each, so its outputs are per instance and not read: '
+         'module.branch["lyon"].server_id stays unknown')]
+    [lock] = [r for r in result.resources if r.name == "odoo-staging-pg-lyon-lock"]
+    assert lock.unresolved == {("scope",): 'module.branch["lyon"].server_id'}
+
+
+def test_references_pass_into_modules_and_unknown_outputs_stay_unknown(tmp_path: Path) -> None:
+    _write(tmp_path, {
+        "root/main.tf": (
+            'module "a" {\n  source = "../server"\n  name   = "pg-a"\n}\n'
+            'module "b" {\n  source = "../server"\n  name   = "pg-b"\n}\n'
+            'resource "azurerm_postgresql_flexible_server" "c" {\n  name = "pg-c"\n'
+            '  resource_group_name = "rg-x"\n  location = "westeurope"\n}\n'
+            # A lock written in another module, given the server's id by the caller: from a
+            # module's output, and from a resource of the caller itself.
+            'module "guard_a" {\n  source    = "../guard"\n  target_id = module.a.id\n}\n'
+            'module "guard_c" {\n  source    = "../guard"\n  target_id = azurerm_postgresql_flexible_server.c.id\n}\n'
+            # Not a local module, and an output that does not exist: unknown, as before.
+            'module "remote" {\n  source = "Azure/avm/azurerm"\n}\n'
+            'resource "azurerm_management_lock" "b" {\n  name = "lock-b"\n  scope = module.remote.id\n'
+            '  lock_level = "CanNotDelete"\n}\n'
+            'resource "azurerm_management_lock" "b2" {\n  name = "lock-b2"\n  scope = module.b.no_such_output\n'
+            '  lock_level = "CanNotDelete"\n}\n'
+            # Two modules reading each other's outputs (Terraform rejects the cycle): ends, unknown.
+            'module "x" {\n  source = "../echo"\n  v = module.y.out\n}\n'
+            'module "y" {\n  source = "../echo"\n  v = module.x.out\n}\n'
+            'resource "azurerm_resource_group" "g" {\n  name = "rg-g"\n  location = module.x.out\n}\n'
+            # An output object read whole: its unknown parts say which module's they are.
+            'resource "azurerm_resource_group" "h" {\n  name = "rg-h"\n  location = "westeurope"\n'
+            '  tags = module.a.info\n}\n'),
+        "server/main.tf": ('variable "name" {}\n'
+                           'resource "azurerm_postgresql_flexible_server" "this" {\n  name = var.name\n'
+                           '  resource_group_name = "rg-x"\n  location = "westeurope"\n}\n'
+                           'output "id" {\n  value = azurerm_postgresql_flexible_server.this.id\n}\n'
+                           'output "info" {\n  value = { server = azurerm_postgresql_flexible_server.this.id,'
+                           ' name = var.name }\n}\n'),
+        "guard/main.tf": ('variable "target_id" {}\n'
+                          'resource "azurerm_management_lock" "this" {\n  name = var.target_id\n'
+                          '  scope = var.target_id\n  lock_level = "CanNotDelete"\n}\n'),
+        "echo/main.tf": 'variable "v" {}\noutput "out" {\n  value = var.v\n}\n',
+    })
+    result = _scan([tmp_path / "root"], tmp_path)
+    assert not result.errors
+    assert sorted((r.name, r.body.get("scope"), r.namespace, r.unresolved) for r in result.resources
+                  if r.type == "Microsoft.Authorization/locks") == [
+        # Unknown where read as a value (the lock's name), a reference where it names a scope.
+        ("<module.guard_a.var.target_id>", f"{SERVER_TYPE}/pg-a", "rg-x", {("name",): "var.target_id"}),
+        ("<module.guard_c.var.target_id>", f"{SERVER_TYPE}/pg-c", "rg-x", {("name",): "var.target_id"}),
+        ("lock-b", "module.remote.id", None, {("scope",): "module.remote.id"}),
+        ("lock-b2", "module.b.no_such_output", None, {("scope",): "module.b.no_such_output"}),
+    ]
+    assert {(name, outcome) for _p, name, outcome, *_rest in _findings(result, ("DR-AZ-014",))} == {
+        ("pg-a", "pass"), ("pg-b", "fail"), ("pg-c", "pass")}
+    groups = {r.name: (r.body.get("tags"), r.unresolved) for r in result.resources
+              if r.type == "Microsoft.Resources/resourceGroups"}
+    assert groups == {
+        "rg-g": (None, {("location",): "module.x.out"}),
+        "rg-h": ({"server": "module.a.azurerm_postgresql_flexible_server.this.id", "name": "pg-a"},
+                 {("tags", "server"): "module.a.azurerm_postgresql_flexible_server.this.id"}),
+    }
+
+
+def test_a_sensitive_output_is_used_and_not_shown(tmp_path: Path) -> None:
+    secret = "Wh4t-a-s3cret"
+    _write(tmp_path, {
+        "root/main.tf": ('module "secrets" {\n  source = "../secrets"\n}\n'
+                         'resource "kubernetes_config_map_v1" "odoo" {\n'
+                         '  metadata {\n    name = "odoo-config"\n    namespace = "erp"\n  }\n'
+                         '  data = {\n    DB_PASSWORD = module.secrets.db_password\n'
+                         '    DB_HOST = module.secrets.db_host\n  }\n}\n'),
+        "secrets/main.tf": (f'locals {{\n  password = "{secret}"\n}}\n'
+                            'output "db_password" {\n  value     = local.password\n  sensitive = true\n}\n'
+                            'output "db_host" {\n  value = "pg.internal"\n}\n'),
+    })
+    result = _scan([tmp_path / "root"], tmp_path)
+    [config] = result.resources
+    # Terraform's `sensitive` hides a value from its own display; the value is still the value.
+    assert config.body["data"] == {"DB_PASSWORD": secret, "DB_HOST": "pg.internal"}
+    [finding] = [f for f in result.findings if f.policy_id == "SEC-K8S-008"]
+    assert finding.outcome is Outcome.FAIL
+    assert finding.location.file == "root/main.tf"
+    shown = [f.message for f in result.findings] + [f.reason or "" for f in result.files]
+    assert shown and not [text for text in shown if secret in text]
+
+
+def test_outputs_are_evaluated_with_their_child_once_per_set_of_arguments(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    caller = ('module "m" {{\n  source = "../child"\n  zone = "{zone}"\n}}\n'
+              'resource "azurerm_resource_group" "g" {{\n  name = module.m.name\n  location = "x"\n}}\n')
+    _write(tmp_path, {"one/main.tf": caller.format(zone="1"), "two/main.tf": caller.format(zone="1"),
+                      "three/main.tf": caller.format(zone="2"),
+                      "child/main.tf": 'variable "zone" {}\noutput "name" {\n  value = "rg-${var.zone}"\n}\n'})
+    evaluated: list[str] = []
+    real: Callable[..., Any] = terraform_hcl.Evaluator.value
+
+    def counting(self: terraform_hcl.Evaluator, node: Any) -> Any:
+        if self.depth == 0 and "rg-${var.zone}" in self.text:
+            evaluated.append(self.source(node) if not isinstance(node, str) else node)
+        return real(self, node)
+
+    monkeypatch.setattr(terraform_hcl.Evaluator, "value", counting)
+    result = _scan([tmp_path], tmp_path)
+    assert sorted(r.name for r in result.resources) == ["rg-1", "rg-1", "rg-2"]
+    # The child's output expression: once for zone 1 (both callers), once for zone 2.
+    assert evaluated == ['"rg-${var.zone}"', '"rg-${var.zone}"']
