@@ -131,6 +131,27 @@ def parent_name(value: Any, resolve: RefResolver) -> str | Unresolved:
     return Unresolved(str(value))
 
 
+def resource_id_of(value: Any, resolve: RefResolver) -> Any:
+    """An ID attribute that references a resource of the configuration
+    (`azurerm_log_analytics_workspace.law.id`), written as the ARM source writes
+    `resourceId(...)`: `/providers/<namespace>/<type>/<name>`, the scope left symbolic
+    (only known after apply). Anything else is kept as it is."""
+    found = resolve(value)
+    if found is None:
+        return value
+    segments, names = found[0].split("/"), found[1].split("/")
+    path = f"/providers/{segments[0]}"
+    for segment, name in zip(segments[1:], names, strict=False):
+        path += f"/{segment}/{name}"
+    return path
+
+
+def _id_attr(out: _Out, block: TfBlock, tf_name: str, path: JsonPath, resolve: RefResolver,
+             prefix: JsonPath = ()) -> None:
+    if block.has(tf_name) and block.get(tf_name) is not None:
+        out.put(path, resource_id_of(block.get(tf_name), resolve), (*prefix, tf_name))
+
+
 def scope_of(value: Any, resolve: RefResolver) -> Any:
     """A scope (lock, diagnostic setting) in the form Bicep compiles `scope: res` to:
     `<ARM type>/<name>`, or the literal resource ID."""
@@ -290,8 +311,8 @@ def kubernetes_cluster(block: TfBlock, resolve: RefResolver) -> list[Mapped]:
     if oms is not None:
         prefix = ("oms_agent", 0)
         out.put((*addons, "omsagent", "enabled"), True, prefix)
-        out.attr(oms, "log_analytics_workspace_id",
-                 (*addons, "omsagent", "config", "logAnalyticsWorkspaceResourceID"), prefix=prefix)
+        _id_attr(out, oms, "log_analytics_workspace_id",
+                 (*addons, "omsagent", "config", "logAnalyticsWorkspaceResourceID"), resolve, prefix=prefix)
     if block.block("monitor_metrics") is not None:
         out.put(("properties", "azureMonitorProfile", "metrics", "enabled"), True, ("monitor_metrics", 0))
     return [out.done()]
@@ -527,7 +548,7 @@ def monitor_diagnostic_setting(block: TfBlock, resolve: RefResolver) -> list[Map
     if block.has("target_resource_id"):
         out.put(("scope",), scope_of(block.get("target_resource_id"), resolve), ("target_resource_id",))
     props: JsonPath = ("properties",)
-    out.attr(block, "log_analytics_workspace_id", (*props, "workspaceId"))
+    _id_attr(out, block, "log_analytics_workspace_id", (*props, "workspaceId"), resolve)
     out.attr(block, "log_analytics_destination_type", (*props, "logAnalyticsDestinationType"))
     out.attr(block, "storage_account_id", (*props, "storageAccountId"))
     out.attr(block, "eventhub_authorization_rule_id", (*props, "eventHubAuthorizationRuleId"))
@@ -596,6 +617,8 @@ ARM_TYPE_OF: dict[str, str] = {
     "azurerm_container_registry": "Microsoft.ContainerRegistry/registries",
     "azurerm_management_lock": "Microsoft.Authorization/locks",
     "azurerm_monitor_diagnostic_setting": "Microsoft.Insights/diagnosticSettings",
+    # Not checked by a policy, but referred to by ID (diagnostic settings, AKS monitoring).
+    "azurerm_log_analytics_workspace": "Microsoft.OperationalInsights/workspaces",
 }
 
 REFERENCE = re.compile(r"^(azurerm_[a-z0-9_]+)\.([A-Za-z0-9_-]+)(?:\[[^\]]*\])?\.id$")

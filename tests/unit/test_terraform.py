@@ -421,3 +421,45 @@ resource "azurerm_monitor_diagnostic_setting" "kv" {
             "workspaceId": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.OperationalInsights/workspaces/w",
             "logs": [{"enabled": True, "categoryGroup": "audit"}],
             "metrics": [{"category": "AllMetrics", "enabled": True}]}}
+
+
+def test_a_workspace_referenced_by_id_counts_as_a_log_analytics_workspace(tmp_path: Path) -> None:
+    # The usual way to write it: `log_analytics_workspace_id = azurerm_log_analytics_workspace.law.id`.
+    # Known only after apply; it is written as ARM's resourceId() is, so OBS-AZ-001 and
+    # OBS-AZ-002 see a workspace, not an unknown value.
+    (tmp_path / "main.tf").write_text("""
+resource "azurerm_log_analytics_workspace" "law" {
+  name                = "law-erp"
+  location            = "westeurope"
+  resource_group_name = "rg-erp"
+}
+resource "azurerm_key_vault" "kv" {
+  name                = "kv-erp"
+  location            = "westeurope"
+  resource_group_name = "rg-erp"
+  sku_name            = "standard"
+  tenant_id           = "00000000-0000-0000-0000-000000000000"
+}
+resource "azurerm_monitor_diagnostic_setting" "kv" {
+  name                       = "to-law"
+  target_resource_id         = azurerm_key_vault.kv.id
+  log_analytics_workspace_id = azurerm_log_analytics_workspace.law.id
+  enabled_log {
+    category_group = "allLogs"
+  }
+}
+resource "azurerm_monitor_diagnostic_setting" "elsewhere" {
+  name                       = "to-unknown"
+  target_resource_id         = azurerm_key_vault.kv.id
+  log_analytics_workspace_id = var.workspace_id
+}
+""")
+    options = ScanOptions(root=tmp_path)
+    options.evaluation.keep_passing = True
+    result = scan_paths([tmp_path], options)
+    settings = {r.name: r.body["properties"].get("workspaceId") for r in result.resources
+                if r.type == "Microsoft.Insights/diagnosticSettings"}
+    assert settings == {"to-law": "/providers/Microsoft.OperationalInsights/workspaces/law-erp",
+                        "to-unknown": "var.workspace_id"}
+    assert [(f.policy_id, f.outcome) for f in result.findings if f.policy_id == "OBS-AZ-001"] == [
+        ("OBS-AZ-001", Outcome.PASS)]
