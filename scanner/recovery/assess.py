@@ -232,22 +232,24 @@ def _scope_result(scope: str, service: Service, results: list[ComponentResult], 
 
 def assess_platform(platform: PlatformModel, model: RecoveryModel, targets: dict[str, Tier]) -> Assessment:
     estimator = Estimator(model, platform)
-    cache: dict[int, dict[str, Estimate]] = {}
+    # By what a component stands for, not its resource: a StatefulSet is a workload and
+    # its claim templates are volumes.
+    cache: dict[tuple[int, str, int | None], dict[str, Estimate]] = {}
 
     def estimates(component: Component) -> dict[str, Estimate]:
-        key = id(component.resource)
+        key = component.key
         if key not in cache:
             cache[key] = estimator.estimate(component)
         return cache[key]
 
     # A data store inherits the highest tier of the services that depend on it.
-    inherited: dict[int, tuple[str, Service]] = {}
+    inherited: dict[tuple[int, str, int | None], tuple[str, Service]] = {}
     for service in platform.services:
         for c in service.components:
             if c.is_store:
-                current = inherited.get(id(c.resource))
+                current = inherited.get(c.key)
                 if current is None or tier_rank(service.tier) > tier_rank(current[0]):
-                    inherited[id(c.resource)] = (service.tier, service)
+                    inherited[c.key] = (service.tier, service)
     findings: list[Finding] = []
     reported_tiers: set[int] = set()
     results: list[ServiceResult] = []
@@ -255,8 +257,8 @@ def assess_platform(platform: PlatformModel, model: RecoveryModel, targets: dict
         components = []
         for c in service.components:
             tier = c.resource.tier
-            if c.is_store and id(c.resource) in inherited:
-                wanted, by = inherited[id(c.resource)]
+            if c.is_store and c.key in inherited:
+                wanted, by = inherited[c.key]
                 own = c.resource.tier_source in ("tag", "label")
                 if tier_rank(wanted) > tier_rank(tier):
                     if own and id(c.resource) not in reported_tiers:

@@ -38,6 +38,10 @@ ZONE_KEY = "topology.kubernetes.io/zone"
 PG_DEFAULT_RETENTION_DAYS = 7
 BLOB_SERVICE_TYPE = "microsoft.storage/storageaccounts/blobservices"
 BACKUP_CONFIG_TYPE = "microsoft.recoveryservices/vaults/backupconfig"
+# A claim that names no storage class is provisioned from the class carrying this
+# annotation (kubernetes.io, storage-classes#default-storageclass), as the
+# `storage-classes` relation of HA-K8S-010 reads it.
+DEFAULT_CLASS = "storageclass.kubernetes.io/is-default-class"
 
 
 @dataclass(frozen=True)
@@ -107,11 +111,15 @@ class Estimator:
         self._velero = [r for r in resources if r.platform is Platform.KUBERNETES and is_velero_schedule(r.body)]
         self._pdbs = [r for r in resources if r.type == "PodDisruptionBudget"]
         self._storage_classes = {r.name: r for r in resources if r.type == "StorageClass"}
+        self._default_classes = [r for r in self._storage_classes.values()
+                                 if r.annotations.get(DEFAULT_CLASS) == "true"]
         self._servers = [r for r in resources if r.type.lower() == PG_TYPE]
 
     def estimate(self, component: Component) -> dict[str, Estimate]:
         handler = {"workload": self._workload, "postgresql": self._postgresql, "storage": self._storage,
-                   "redis": self._redis, "vault": self._vault, "volume": self._volume}.get(component.kind)
+                   "redis": self._redis, "vault": self._vault}.get(component.kind)
+        if component.kind == "volume":
+            return self._volume(component)
         return handler(component.resource) if handler else {}
 
     # --- Kubernetes workloads -------------------------------------------------------------
@@ -223,18 +231,21 @@ class Estimator:
         replicate the same data, so they never help; a rollback or a backup does."""
         copies = ("its pods on every node" if count is None else
                   f"its {count} replicas" if count >= 2 else "")
+        # A StatefulSet's claim templates (or the claims made from them) are volume
+        # components of the service, whose own estimate asks for a backup: counting them
+        # here as well would report the same data twice. What is left is the release.
         claims = _get(w.body, "spec", "volumeClaimTemplates") if w.type == "StatefulSet" else None
         if isinstance(claims, list) and claims:
             names = ", ".join(str(_get(c, "metadata", "name")) for c in claims)
-            text = (f"keeps its data in volume claim template{'s' if len(claims) != 1 else ''} {names}"
-                    + (f", which {copies} replicate corruption and deletion alike" if count is None or count >= 2
-                       else ""))
-            return self._restore_from_velero(w, ("spec", "volumeClaimTemplates"), text, w.namespace)
+            data = (f"keeps its data in volume claim template{'s' if len(claims) != 1 else ''} {names}, assessed "
+                    f"as {'a volume' if len(claims) == 1 else 'volumes'}")
+        else:
+            data = "holds no data"
         limit_path = ("spec", "revisionHistoryLimit")
         limit = _value(w, *limit_path)
         rto = self.m("k8s_rollback_minutes") + self.m("k8s_pod_start_minutes")
         figures = ("k8s_rollback_minutes", "k8s_pod_start_minutes")
-        ran = f"holds no data, and {copies} all run a failed release" if copies else "holds no data"
+        ran = f"{data}, and {copies} all run a failed release" if copies else data
         if limit == 0:
             # No old ReplicaSet (or ControllerRevision) is kept, so `rollout undo` has nothing
             # to go back to; the previous version comes from source control instead.
@@ -440,19 +451,42 @@ class Estimator:
                         Reason(blob, blobs[0], text, ("corruption_detection_minutes",)),
                         Reason(blob, blobs[0], text, ("blob_restore_minutes",)))
 
-    def _class_sku(self, pvc: Resource) -> tuple[str | None, Resource, JsonPath, str]:
-        name = _get(pvc.body, "spec", "storageClassName")
+    @staticmethod
+    def _sku(cls: Resource) -> tuple[str | None, JsonPath]:
+        """A StorageClass's disk or file SKU (Azure Disk `skuName`, Azure Files
+        `skuName` or the older `storageaccounttype`) and where it is written."""
+        params = cls.body.get("parameters")
+        params = params if isinstance(params, dict) else {}
+        key = "skuName" if "skuName" in params else "storageaccounttype"
+        sku = params.get(key)
+        return (str(sku) if sku else None), ("parameters", key)
+
+    def _class_sku(self, holder: Resource, base: JsonPath) -> tuple[str | None, Resource, JsonPath, str]:
+        """(SKU, resource and path that decide it, what was found) for the claim spec at
+        `(*base, "spec")` of `holder`: a PersistentVolumeClaim (base `()`) or a
+        StatefulSet's claim template (base `spec.volumeClaimTemplates[i]`)."""
+        name = _get(holder.body, *base, "spec", "storageClassName")
         if not isinstance(name, str):
-            return None, pvc, ("spec",), "names no storage class"
-        cls = self._storage_classes.get(name)
-        if cls is not None:
-            params = cls.body.get("parameters")
-            params = params if isinstance(params, dict) else {}
-            key = "skuName" if "skuName" in params else "storageaccounttype"
-            sku = params.get(key)
-            return (str(sku) if sku else None), cls, ("parameters", key), f"uses storage class {name} ({sku})"
+            # Kubernetes gives such a claim the default class when it is created. Which
+            # of several classes marked default it gets depends on the release (recent
+            # ones take the most recently created) and on creation times files do not
+            # carry, so the first one that is not zone-redundant is taken.
+            defaults = sorted(self._default_classes, key=lambda c: str(self._sku(c)[0]).upper().endswith("_ZRS"))
+            if not defaults:
+                # A PVC's spec, or the template itself (where storageClassName belongs).
+                return None, holder, base or ("spec",), "names no storage class and no default StorageClass is in " \
+                                                         "the scan"
+            cls = defaults[0]
+            sku, path = self._sku(cls)
+            several = f" (one of {len(defaults)} classes marked default)" if len(defaults) > 1 else ""
+            return sku, cls, path, (f"names no storage class, so it gets the default class {cls.name}{several} "
+                                    f"({sku or 'no skuName'})")
+        named = self._storage_classes.get(name)
+        if named is not None:
+            sku, path = self._sku(named)
+            return sku, named, path, f"uses storage class {name} ({sku or 'no skuName'})"
         builtin = self.model.storage_classes.get(name)
-        return builtin, pvc, ("spec", "storageClassName"), (
+        return builtin, holder, (*base, "spec", "storageClassName"), (
             f"uses the AKS storage class {name} ({builtin})" if builtin else f"uses storage class {name}, "
                                                                               f"which is not in the scan")
 
@@ -522,17 +556,23 @@ class Estimator:
         return Estimate(minutes, self.m("velero_restore_minutes"), rpo,
                         Reason(schedule, ("spec", "schedule"), rpo.text, ("velero_restore_minutes",)))
 
-    def _volume(self, pvc: Resource) -> dict[str, Estimate]:
-        sku, where, path, text = self._class_sku(pvc)
+    def _volume(self, component: Component) -> dict[str, Estimate]:
+        """A PersistentVolumeClaim, or a StatefulSet's claim template (each replica's claim
+        is made from it, so one estimate covers them all)."""
+        holder = component.resource
+        base: JsonPath = () if component.claim_template is None else (
+            "spec", "volumeClaimTemplates", component.claim_template)
+        sku, where, path, text = self._class_sku(holder, base)
         zrs = isinstance(sku, str) and sku.upper().endswith("_ZRS")
         attached = Reason(where, path, f"{text}, attached over the network")
         out = {"node": Estimate(0, 0, attached, attached)}
-        backup = self._velero_interval(pvc.namespace)
+        namespace = holder.namespace
+        backup = self._velero_interval(namespace)
 
         def restored(scope_text: str) -> Estimate:
             if backup is None:
                 reason = Reason(where, path, f"{text}, {scope_text}, and no Velero schedule backs up "
-                                             f"namespace {pvc.namespace}")
+                                             f"namespace {namespace}")
                 return Estimate(UNBOUNDED, UNBOUNDED, reason, reason)
             minutes, schedule = backup
             rpo = Reason(schedule, ("spec", "schedule"),
@@ -545,10 +585,13 @@ class Estimator:
             reason = Reason(where, path, f"{text}, which is zone-redundant")
             out["zone"] = Estimate(0, 0, reason, reason)
         else:
-            out["zone"] = restored("which is not zone-redundant")
-        out["region"] = restored("which is not replicated to another region")
+            # Without a known SKU the text names no class to say "which" of.
+            out["zone"] = restored("which is not zone-redundant" if sku else
+                                   "so its volume cannot be shown to be zone-redundant")
+        out["region"] = restored("which is not replicated to another region" if sku else
+                                 "and its volume is not replicated to another region")
         copies = ", which is zone-redundant but replicates corruption and deletion alike" if zrs else ""
-        out["corruption"] = self._restore_from_velero(where, path, f"{text}{copies}", pvc.namespace)
+        out["corruption"] = self._restore_from_velero(where, path, f"{text}{copies}", namespace)
         return out
 
     def _redis(self, c: Resource) -> dict[str, Estimate]:

@@ -10,7 +10,10 @@ Links are inferred only from what the configuration states:
   storage account, and `<service>[.<namespace>[.svc...]]` a Kubernetes Service (whose
   selected workload becomes a dependency);
 - an env var whose name mentions `STORAGE_ACCOUNT` holds a storage account name;
-- the PersistentVolumeClaims a pod mounts (and a StatefulSet's claim templates);
+- the PersistentVolumeClaims a pod mounts, and each of a StatefulSet's
+  `volumeClaimTemplates`: a template is a volume of its own, unless the claims
+  Kubernetes created from it (`<template>-<statefulset>-<ordinal>`) are in the scan, in
+  which case those claims are the volumes instead (see `_claim_templates`);
 - Traefik `IngressRoute` / `Ingress` routes to a Service name the workload it selects;
   an `IngressRoute` also depends on the Traefik controller running in the scan.
 
@@ -66,12 +69,33 @@ class Component:
     kind: str  # workload | postgresql | storage | redis | vault | volume | ingress
     resource: Resource
     links: list[Link] = field(default_factory=list)
+    # A volume that is a StatefulSet's claim template: its index in
+    # spec.volumeClaimTemplates. The resource is then the StatefulSet, so that every
+    # location points into the manifest that declares the template.
+    claim_template: int | None = None
+
+    @property
+    def template_name(self) -> str:
+        """The claim template's name ("" for any other component); _claim_templates made
+        the component only for a template with a name."""
+        if self.claim_template is None:
+            return ""
+        template = _get_list(self.resource.body, "spec", "volumeClaimTemplates")[self.claim_template]
+        return str(template["metadata"]["name"])
 
     @property
     def label(self) -> str:
+        if self.claim_template is not None:
+            return f"PersistentVolumeClaim template {self.template_name} of StatefulSet {self.resource.name}"
         names = {"postgresql": "PostgreSQL", "storage": "storage account", "redis": "Azure Cache for Redis",
                  "vault": "Recovery Services vault", "volume": "PersistentVolumeClaim"}
         return f"{names.get(self.kind, self.resource.type)} {self.resource.name}"
+
+    @property
+    def key(self) -> tuple[int, str, int | None]:
+        """What the component stands for: a StatefulSet is a workload and, once per claim
+        template, a volume, all with the same resource."""
+        return id(self.resource), self.kind, self.claim_template
 
     @property
     def is_store(self) -> bool:
@@ -90,7 +114,7 @@ class Service:
 
     def add(self, component: Component) -> Component:
         for existing in self.components:
-            if existing.resource is component.resource:
+            if existing.key == component.key:
                 existing.links.extend(link for link in component.links if link not in existing.links)
                 return existing
         self.components.append(component)
@@ -139,6 +163,13 @@ class _Index:
 
     def k8s_get(self, namespace: str | None, kind: str, name: str) -> Resource | None:
         return self.k8s.get((namespace, kind, name))
+
+    def template_claims(self, namespace: str | None, prefix: str) -> list[Resource]:
+        """The claims named `<prefix>-<ordinal>` in `namespace`, by ordinal."""
+        pattern = re.compile(re.escape(prefix) + r"-(0|[1-9][0-9]*)")
+        found = [(int(match.group(1)), pvc) for pvc in self.by_kind.get("PersistentVolumeClaim", [])
+                 if pvc.namespace == namespace and (match := pattern.fullmatch(pvc.name))]
+        return [pvc for _ordinal, pvc in sorted(found, key=lambda item: item[0])]
 
     def selected_workloads(self, service: Resource) -> list[Resource]:
         spec = service.body.get("spec")
@@ -256,6 +287,41 @@ def _dependencies(workload: Resource, index: _Index) -> Iterator[tuple[Component
                     yield Component("volume", pvc, [Link(workload, (*base, "spec", "volumes", i),
                                                          f"{workload.type} {workload.name} mounts "
                                                          f"claim {pvc.name}")]), None
+    if workload.type == "StatefulSet":
+        yield from ((component, None) for component in _claim_templates(workload, index))
+
+
+def _claim_templates(sts: Resource, index: _Index) -> Iterator[Component]:
+    """The volumes of a StatefulSet's claim templates.
+
+    The StatefulSet controller creates one claim per replica, named
+    `<template>-<statefulset>-<ordinal>`, and never changes its class. When such claims are in
+    the scan (a live cluster, or claims written ahead for the StatefulSet to adopt), they
+    are the volumes, and the template is not counted again: they hold the data, and they
+    carry the class that was actually provisioned (admission fills in the default class;
+    a StatefulSet recreated with another template keeps its old claims). Otherwise (files)
+    the template itself is the volume."""
+    templates = _get_list(sts.body, "spec", "volumeClaimTemplates")
+    for i, template in enumerate(templates):
+        name = template.get("metadata", {}).get("name") if isinstance(template, dict) and \
+            isinstance(template.get("metadata"), dict) else None
+        if not isinstance(name, str) or not name:
+            continue  # the API server rejects a nameless template; nothing could be linked
+        path: JsonPath = ("spec", "volumeClaimTemplates", i)
+        created = index.template_claims(sts.namespace, f"{name}-{sts.name}")
+        for pvc in created:
+            yield Component("volume", pvc, [Link(sts, (*path, "metadata", "name"),
+                                                 f"{sts.type} {sts.name} mounts claim {pvc.name} "
+                                                 f"(from claim template {name})")])
+        if not created:
+            yield Component("volume", sts, [Link(sts, path, f"{sts.type} {sts.name} mounts claim template {name}")],
+                            claim_template=i)
+
+
+def _get_list(body: Any, *path: str) -> list[Any]:
+    for step in path:
+        body = body.get(step) if isinstance(body, dict) else None
+    return body if isinstance(body, list) else []
 
 
 def _route_services(route: Resource) -> Iterator[tuple[JsonPath, str]]:
@@ -390,7 +456,7 @@ def build_platform(resources: list[Resource], declared: list[dict[str, Any]] | N
     order = {"workload": 0, "ingress": 1}
     for service in services.values():
         service.components.sort(key=lambda c: (order.get(c.kind, 2), c.kind if c.kind not in order else "",
-                                               c.resource.name))
+                                               c.resource.name, -1 if c.claim_template is None else c.claim_template))
         workload_tiers = [c.resource.tier for c in service.components if c.kind == "workload"]
         declared_tier = _spec_of(declared, service.name).get("tier")
         service.tier = str(declared_tier) if declared_tier in TIERS else max(workload_tiers or ["low"], key=tier_rank)

@@ -15,7 +15,8 @@ The JSON document is also the input of `--history` (the HTML trend chart), so it
 Scopes are `node`, `zone`, `region` and `corruption` (data corruption or deletion; added
 after the others, so earlier documents lack it). Minutes are numbers; "unbounded" means
 no recovery is possible from the configuration; null means not applicable (a component
-that holds no data has no RPO).
+that holds no data has no RPO). A volume that is a StatefulSet's claim template has the
+StatefulSet's type, name and identity, and also `claim_template` (the template's name).
 """
 
 from __future__ import annotations
@@ -60,7 +61,8 @@ def _component(r: ComponentResult, figures: Any) -> dict[str, Any]:
             links.append(entry)
     return {"kind": r.component.kind, "label": r.component.label, "type": res.type, "name": res.name,
             "namespace": res.namespace, "identity": res.identity, "tier": r.tier, "declared_tier": res.tier,
-            "links": links, "estimates": {s: _estimate(e, figures) for s, e in r.estimates.items()}}
+            "links": links, "estimates": {s: _estimate(e, figures) for s, e in r.estimates.items()},
+            **({"claim_template": r.component.template_name} if r.component.claim_template is not None else {})}
 
 
 def finding_dict(f: Finding) -> dict[str, Any]:

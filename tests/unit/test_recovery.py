@@ -19,6 +19,7 @@ from tests.conftest import FIXTURES, ROOT
 COMPLIANT = FIXTURES / "recovery" / "compliant"
 NON_COMPLIANT = FIXTURES / "recovery" / "non-compliant"
 EXAMPLE = ROOT / "examples" / "odoo-on-aks"
+STATEFULSETS = FIXTURES / "recovery" / "statefulset"
 
 
 def run(path: Path) -> Assessment:
@@ -282,6 +283,77 @@ def test_example_after_a_corruption_only_backups_count_and_the_filestore_backups
         "keeps previous versions of overwritten and deleted blobs (isVersioningEnabled) and deleted containers for "
         "14 days (containerDeleteRetentionPolicy); its Standard_ZRS replication copies every overwrite and deletion "
         "and does not help")
+
+
+STS_FILE = "fixtures/recovery/statefulset/kubernetes.yaml"
+BOTH = (("RPO", "15 min"), ("RTO", "60 min"))
+STATEFULSET_FINDINGS = [
+    *((f"DR-SVC-{metric}", "critical", STS_FILE, 54, "spec.volumeClaimTemplates[0].spec.storageClassName",
+       f"service stores-a/minio (critical, {metric} ≤ {target}): zone loss → PersistentVolumeClaim template data of "
+       "StatefulSet minio uses the AKS storage class managed-csi-premium (Premium_LRS), which is not zone-redundant, "
+       f"and no Velero schedule backs up namespace stores-a → {metric} unbounded.") for metric, target in BOTH),
+    *((f"DR-SVC-{metric}", "critical", STS_FILE, 54, "spec.volumeClaimTemplates[0].spec.storageClassName",
+       f"service stores-a/minio (critical, {metric} ≤ {target}): region loss → PersistentVolumeClaim template data of "
+       "StatefulSet minio uses the AKS storage class managed-csi-premium (Premium_LRS), which is not replicated to "
+       f"another region, and no Velero schedule backs up namespace stores-a → {metric} unbounded.")
+      for metric, target in BOTH),
+    *((f"DR-SVC-{metric}", "critical", STS_FILE, 54, "spec.volumeClaimTemplates[0].spec.storageClassName",
+       f"service stores-a/minio (critical, {metric} ≤ {target}): data corruption or deletion → PersistentVolumeClaim "
+       "template data of StatefulSet minio uses the AKS storage class managed-csi-premium (Premium_LRS); only a backup "
+       f"helps, and no Velero schedule backs up namespace stores-a → {metric} unbounded.") for metric, target in BOTH),
+    *((f"DR-SVC-{metric}", "critical", STS_FILE, 12, "parameters.skuName",
+       f"service stores-a/redis (critical, {metric} ≤ {target}): region loss → PersistentVolumeClaim template data of "
+       "StatefulSet redis uses storage class managed-csi-premium-zrs (Premium_ZRS), which is not replicated to "
+       f"another region, and no Velero schedule backs up namespace stores-a → {metric} unbounded.")
+      for metric, target in BOTH),
+    *((f"DR-SVC-{metric}", "critical", STS_FILE, 12, "parameters.skuName",
+       f"service stores-a/redis (critical, {metric} ≤ {target}): data corruption or deletion → PersistentVolumeClaim "
+       "template data of StatefulSet redis uses storage class managed-csi-premium-zrs (Premium_ZRS), which is "
+       "zone-redundant but replicates corruption and deletion alike; only a backup helps, and no Velero schedule "
+       f"backs up namespace stores-a → {metric} unbounded.") for metric, target in BOTH),
+]
+
+
+def test_statefulset_claim_templates_are_volumes_on_their_class_and_backups() -> None:
+    """Four single-replica StatefulSets, critical tier, region loss covered by a drilled
+    standby cluster (45 min), so that the claim templates decide:
+
+    - stores-a (no backup): minio's template uses AKS's managed-csi-premium (Premium_LRS),
+      a disk in one zone that nothing copies: zone, region and corruption unbounded.
+      redis's uses a Premium_ZRS class: a zone loss costs only the pod restart (5 + 5
+      min, the disk attaches in another zone), but nothing brings it back after a region
+      loss or a corruption.
+    - stores-b (Velero every 15 min, 30 days kept): minio's LRS disk is restored after a
+      zone or region loss or a corruption: RPO 15 min (the interval), RTO 60 min (the
+      restore assumption), both exactly the critical targets; redis's ZRS disk needs the
+      backup only for region loss and corruption.
+    """
+    a = run(STATEFULSETS)
+    assert [s.service.name for s in a.services] == ["stores-a/minio", "stores-a/redis", "stores-b/minio",
+                                                    "stores-b/redis"]
+    assert [c.component.label for c in a.services[0].components] == [
+        "StatefulSet minio", "PersistentVolumeClaim template data of StatefulSet minio"]
+    assert [link.text for link in a.services[0].components[1].component.links] == [
+        "StatefulSet minio mounts claim template data"]
+    assert scopes(a, "stores-a/minio") == {"node": ("0 min", "10 min"), "zone": ("unbounded", "unbounded"),
+                                           "region": ("unbounded", "unbounded"),
+                                           "corruption": ("unbounded", "unbounded")}
+    assert scopes(a, "stores-a/redis") == {"node": ("0 min", "10 min"), "zone": ("0 min", "10 min"),
+                                           "region": ("unbounded", "unbounded"),
+                                           "corruption": ("unbounded", "unbounded")}
+    assert scopes(a, "stores-b/minio") == {"node": ("0 min", "10 min"), "zone": ("15 min", "60 min"),
+                                           "region": ("15 min", "60 min"), "corruption": ("15 min", "60 min")}
+    assert scopes(a, "stores-b/redis") == {"node": ("0 min", "10 min"), "zone": ("0 min", "10 min"),
+                                           "region": ("15 min", "60 min"), "corruption": ("15 min", "60 min")}
+    # The LRS gaps point at the template's storageClassName (line 54), the ZRS ones at the
+    # class's SKU (line 12); stores-b has none.
+    assert findings(a) == STATEFULSET_FINDINGS
+    zone = next(c for c in a.services[3].components if c.component.kind == "volume").estimates["zone"]
+    assert zone.rpo_reason is not None and zone.rpo_reason.text == (
+        "uses storage class managed-csi-premium-zrs (Premium_ZRS), which is zone-redundant")
+    # The StatefulSets themselves hold no data of their own: a rollback after a failed release.
+    sts = a.services[2].components[0].estimates["corruption"]
+    assert (sts.rpo, sts.rto) == (None, 15)
 
 
 @pytest.mark.parametrize(("value", "shown"), [(0, "0 min"), (0.25, "15 s"), (15, "15 min"), (90, "90 min"),

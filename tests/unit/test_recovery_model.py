@@ -401,28 +401,163 @@ VELERO_HOURLY = """\
 
 
 def test_a_statefulset_with_data_needs_a_backup(tmp_path: Path) -> None:
+    """The claim template is a volume of the service; the StatefulSet itself is rolled
+    back like any workload, so its data is assessed once, on the volume."""
     a = _assess(tmp_path, STATEFUL)
     [service] = a.services
-    pg = service.components[0].estimates["corruption"]
-    assert (pg.rpo, pg.rto) == (math.inf, math.inf)
-    assert pg.rpo_reason is not None and pg.rpo_reason.path == ("spec", "volumeClaimTemplates")
-    assert pg.rpo_reason.text == ("keeps its data in volume claim template data, which its 3 replicas replicate "
-                                  "corruption and deletion alike; only a backup helps, and no Velero schedule backs "
-                                  "up namespace shop")
-    assert [(f.policy_id, f.location.line) for f in a.findings if f.detail["scope"] == "corruption"] == [
-        ("DR-SVC-RPO", 10), ("DR-SVC-RTO", 10)]
+    by_label = {c.component.label: c.estimates["corruption"] for c in service.components}
+    assert list(by_label) == ["StatefulSet pg", "PersistentVolumeClaim template data of StatefulSet pg"]
+    pg = by_label["StatefulSet pg"]
+    assert (pg.rpo, pg.rto, pg.rpo_reason) == (None, 15, None)
+    assert pg.rto_reason.text == ("keeps its data in volume claim template data, assessed as a volume, and its 3 "
+                                  "replicas all run a failed release: it is rolled back to its previous revision")
+    data = by_label["PersistentVolumeClaim template data of StatefulSet pg"]
+    assert (data.rpo, data.rto) == (math.inf, math.inf)
+    assert data.rpo_reason is not None and data.rpo_reason.path == ("spec", "volumeClaimTemplates", 0)
+    assert data.rpo_reason.text == ("names no storage class and no default StorageClass is in the scan; only a backup "
+                                    "helps, and no Velero schedule backs up namespace shop")
+    # Line 11 is the template (`- metadata: {name: data}`): where storageClassName belongs.
+    assert [(f.policy_id, f.location.line, f.location.property_path) for f in a.findings
+            if f.detail["scope"] == "corruption"] == [("DR-SVC-RPO", 11, "spec.volumeClaimTemplates[0]"),
+                                                      ("DR-SVC-RTO", 11, "spec.volumeClaimTemplates[0]")]
     # Hourly backups kept 30 days (Velero's default ttl): RPO one hour, RTO the restore.
     a = _assess(tmp_path, STATEFUL.rstrip(" ") + VELERO_HOURLY)
-    pg = a.services[0].components[0].estimates["corruption"]
-    assert (pg.rpo, pg.rto) == (60, 60)
-    assert pg.rpo_reason is not None and pg.rpo_reason.resource.name == "shop-hourly"
-    assert pg.rpo_reason.text == ("keeps its data in volume claim template data, which its 3 replicas replicate "
-                                  "corruption and deletion alike; only a backup helps: it is restored from Velero "
-                                  "schedule shop-hourly, which runs every 60 min and keeps backups for 30 days "
-                                  "(Velero's default ttl)")
+    data = a.services[0].components[1].estimates["corruption"]
+    assert (data.rpo, data.rto) == (60, 60)
+    assert data.rpo_reason is not None and data.rpo_reason.resource.name == "shop-hourly"
+    assert data.rpo_reason.text == ("names no storage class and no default StorageClass is in the scan; only a backup "
+                                    "helps: it is restored from Velero schedule shop-hourly, which runs every 60 min "
+                                    "and keeps backups for 30 days (Velero's default ttl)")
     # The high tier allows RPO 30 min: the hourly schedule is the gap, pointed at.
     assert [(f.policy_id, f.location.property_path) for f in a.findings if f.detail["scope"] == "corruption"] == [
         ("DR-SVC-RPO", "spec.schedule")]
+
+
+# --- StatefulSet claim templates as volumes -------------------------------------------------
+
+def _volumes(a: Assessment) -> dict[str, dict[str, tuple[float | None, float]]]:
+    """(RPO, RTO) per scope of every volume component, by label."""
+    return {c.component.label: {scope: (e.rpo, e.rto) for scope, e in c.estimates.items()}
+            for s in a.services for c in s.components if c.component.kind == "volume"}
+
+
+ZRS_CLASS = """    ---
+    apiVersion: storage.k8s.io/v1
+    kind: StorageClass
+    metadata: {name: zrs, annotations: {storageclass.kubernetes.io/is-default-class: "true"}}
+    provisioner: disk.csi.azure.com
+    parameters: {skuName: StandardSSD_ZRS}
+    """
+LRS_DEFAULT = """    ---
+    apiVersion: storage.k8s.io/v1
+    kind: StorageClass
+    metadata: {name: lrs, annotations: {storageclass.kubernetes.io/is-default-class: "true"}}
+    provisioner: disk.csi.azure.com
+    parameters: {skuName: Premium_LRS}
+    """
+
+
+def test_a_claim_template_naming_no_class_gets_the_default_class(tmp_path: Path) -> None:
+    # As the StatefulSet's claims are created, admission gives them the default class.
+    a = _assess(tmp_path, STATEFUL.rstrip(" ") + ZRS_CLASS)
+    [data] = [c for c in a.services[0].components if c.component.kind == "volume"]
+    zone = data.estimates["zone"]
+    assert (zone.rpo, zone.rto) == (0, 0)
+    assert zone.rpo_reason is not None and zone.rpo_reason.resource.name == "zrs"
+    assert zone.rpo_reason.path == ("parameters", "skuName")
+    assert zone.rpo_reason.text == ("names no storage class, so it gets the default class zrs (StandardSSD_ZRS), "
+                                    "which is zone-redundant")
+    # Two classes marked default: the newest wins, which files do not tell, so the
+    # locally redundant one is assumed.
+    a = _assess(tmp_path, STATEFUL.rstrip(" ") + ZRS_CLASS.rstrip(" ") + LRS_DEFAULT)
+    [data] = [c for c in a.services[0].components if c.component.kind == "volume"]
+    zone = data.estimates["zone"]
+    assert (zone.rpo, zone.rto) == (math.inf, math.inf)
+    assert zone.rpo_reason is not None and zone.rpo_reason.text == (
+        "names no storage class, so it gets the default class lrs (one of 2 classes marked default) (Premium_LRS), "
+        "which is not zone-redundant, and no Velero schedule backs up namespace shop")
+
+
+def _created_claim(name: str, storage_class: str, namespace: str = "shop") -> str:
+    return f"""\
+    ---
+    apiVersion: v1
+    kind: PersistentVolumeClaim
+    metadata: {{name: {name}, namespace: {namespace}}}
+    spec: {{accessModes: [ReadWriteOnce], storageClassName: {storage_class}}}
+    """.rstrip(" ")  # so that chunks join at the same indentation
+
+
+def test_claims_created_from_a_template_replace_it_and_are_not_counted_twice(tmp_path: Path) -> None:
+    """A live cluster (or claims written ahead for the StatefulSet to adopt) has the
+    claims `data-pg-<ordinal>`: they are the volumes, with the class they were given,
+    and the template is not a volume as well."""
+    claims = "".join(_created_claim(name, "managed-csi-premium") for name in ("data-pg-1", "data-pg-0", "data-pg-10"))
+    # Not claims of the template: another StatefulSet's (pg-cache), no ordinal, another namespace.
+    others = (_created_claim("data-pg-cache-0", "managed-csi-premium") + _created_claim("data-pg-x", "managed-csi")
+              + _created_claim("data-pg-2", "managed-csi", namespace="other"))
+    # A live cluster also has the StorageClass objects, AKS's built-in ones included.
+    live_class = LRS_DEFAULT.replace("name: lrs, annotations: {storageclass.kubernetes.io/is-default-class: \"true\"}",
+                                     "name: managed-csi-premium")
+    assert live_class != LRS_DEFAULT
+    a = _assess(tmp_path, STATEFUL.rstrip(" ") + claims + others + live_class)
+    [service] = a.services
+    links = {c.component.label: [link.text for link in c.component.links] for c in service.components}
+    assert links == {
+        "StatefulSet pg": [],
+        "PersistentVolumeClaim data-pg-0": ["StatefulSet pg mounts claim data-pg-0 (from claim template data)"],
+        "PersistentVolumeClaim data-pg-1": ["StatefulSet pg mounts claim data-pg-1 (from claim template data)"],
+        "PersistentVolumeClaim data-pg-10": ["StatefulSet pg mounts claim data-pg-10 (from claim template data)"],
+    }
+    [link] = service.components[1].component.links
+    assert link.path == ("spec", "volumeClaimTemplates", 0, "metadata", "name")
+    # The claims' own class decides (the template names none).
+    assert _volumes(a)["PersistentVolumeClaim data-pg-0"] == {
+        "node": (0, 0), "zone": (math.inf, math.inf), "region": (math.inf, math.inf),
+        "corruption": (math.inf, math.inf)}
+    # Each claim has the same class: one gap per metric and scope, for the first claim
+    # (also the others), and none for the template.
+    zone = [f.message for f in a.findings if f.detail["scope"] == "zone" and f.detail["metric"] == "RPO"]
+    assert zone == [
+        "service shop/pg (high, RPO ≤ 30 min): zone loss → PersistentVolumeClaim data-pg-0 (also PersistentVolumeClaim "
+        "data-pg-1, PersistentVolumeClaim data-pg-10) uses storage class managed-csi-premium (Premium_LRS), which is "
+        "not zone-redundant, and no Velero schedule backs up namespace shop → RPO unbounded."]
+    assert len(a.findings) == 6  # RPO and RTO for zone, region and corruption: no duplicate for the template
+    assert all("template" not in f.message for f in a.findings)
+
+
+def test_a_stateless_statefulset_has_no_volume_and_is_rolled_back(tmp_path: Path) -> None:
+    a = _assess(tmp_path, WEB_AND_REDIS)
+    [service] = a.services
+    assert [c.component.label for c in service.components] == ["StatefulSet redis", "Deployment web"]
+    redis = service.components[0].estimates["corruption"]
+    assert (redis.rpo, redis.rto, redis.rto_reason.text) == (None, 15, "holds no data: it is rolled back to its "
+                                                                        "previous revision")
+    assert not any(f.policy_id == "DR-SVC-TIER" for f in a.findings)
+
+
+def test_a_claim_template_inherits_the_tier_of_the_service_that_uses_it(tmp_path: Path) -> None:
+    """The Redis StatefulSet says tier low, but web (high) depends on it: its data is held
+    to high, and the label that says otherwise is reported, as for any data store."""
+    with_data = WEB_AND_REDIS.replace(
+        "        spec: {containers: [{name: redis, image: redis:7}]}\n",
+        "        spec: {containers: [{name: redis, image: redis:7}]}\n"
+        "      volumeClaimTemplates:\n"
+        "        - metadata: {name: data}\n"
+        "          spec: {storageClassName: managed-csi-premium, accessModes: [ReadWriteOnce]}\n")
+    assert with_data != WEB_AND_REDIS
+    a = _assess(tmp_path, with_data)
+    [service] = a.services
+    [data] = [c for c in service.components if c.component.kind == "volume"]
+    assert (data.component.label, data.tier, data.component.resource.tier) == (
+        "PersistentVolumeClaim template data of StatefulSet redis", "high", "low")
+    assert [link.text for link in data.component.links] == ["StatefulSet redis mounts claim template data"]
+    [tier] = [f for f in a.findings if f.policy_id == "DR-SVC-TIER"]
+    assert (tier.message, tier.location.property_path) == (
+        "PersistentVolumeClaim template data of StatefulSet redis is tagged tier low, but service shop/web (high) "
+        "depends on it; it is assessed as high.", "metadata.labels.tierscan.io/tier")
+    assert to_dict(a)["services"][0]["components"][2]["claim_template"] == "data"
+    assert "claim_template" not in to_dict(a)["services"][0]["components"][1]
 
 
 def _vault(**security: Any) -> dict[str, Any]:
