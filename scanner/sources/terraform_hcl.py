@@ -635,22 +635,28 @@ def load_module(directory: Path, show: Callable[[Path], str], var_files: list[Pa
 
     scope = Scope(variables, locals_raw, resources_raw)
     scope.calls = _Calls(calls, scope, directory, show, stack)
-    for mode, raw in declared:
-        body = _evaluate_block(raw, scope)
-        count = body.attrs.get("count")
-        module.resources.append(TfResource(mode, raw.labels[0], raw.labels[1], raw.file, body,
-                                           count_zero=count == 0 or body.attrs.get("for_each") in ({}, [])))
-    if inputs is not None:
-        # Only a child's outputs are read (by its caller). They are evaluated here, once per
-        # evaluation, so the cache that holds the child holds them too. `sensitive = true`
-        # only hides a value in Terraform's own display: the caller still gets the value,
-        # and it is shown nowhere but where a policy's message shows the attribute it lands
-        # in, which the policies that read secrets (`sensitive: true`) redact.
-        for block in outputs:
-            module.outputs[block.labels[0]] = Evaluator(scope, block.text).value(block.attrs["value"][0])
-    # Merged in the order the blocks are written, whichever was expanded first.
-    for index, call in enumerate(calls):
-        _merge(module, call, scope.calls.expanded(index))
+    try:
+        for mode, raw in declared:
+            body = _evaluate_block(raw, scope)
+            count = body.attrs.get("count")
+            module.resources.append(TfResource(mode, raw.labels[0], raw.labels[1], raw.file, body,
+                                               count_zero=count == 0 or body.attrs.get("for_each") in ({}, [])))
+        if inputs is not None:
+            # Only a child's outputs are read (by its caller). They are evaluated here, once per
+            # evaluation, so the cache that holds the child holds them too. `sensitive = true`
+            # only hides a value in Terraform's own display: the caller still gets the value,
+            # and it is shown nowhere but where a policy's message shows the attribute it lands
+            # in, which the policies that read secrets (`sensitive: true`) redact.
+            for block in outputs:
+                module.outputs[block.labels[0]] = Evaluator(scope, block.text).value(block.attrs["value"][0])
+        # Merged in the order the blocks are written, whichever was expanded first.
+        for index, call in enumerate(calls):
+            _merge(module, call, scope.calls.expanded(index))
+    finally:
+        # The scope and its calls refer to each other; the scan pauses the cyclic garbage
+        # collector, so the cycle is broken here or every module's parse would stay in memory
+        # until the scan ends (measured: +43 MB on the 1000-app IaC benchmark corpus).
+        scope.calls = None
     return module
 
 
