@@ -33,7 +33,11 @@ def render(template: str, fields: dict[str, Any]) -> str:
                 # Only the value found is bounded (a whole object can land there); names,
                 # property paths and the policy's own parameter text are shown whole, since
                 # a cut path or requirement leaves the reader unable to act.
-                out.append(show(value, bounded=path[0] == "value"))
+                bounded = path[0] == "value"
+                if type(value) is str and not (bounded and len(value) > _MAX_VALUE):
+                    out.append(value)  # most fields: a name, a tier, a path (a large scan renders many)
+                else:
+                    out.append(show(value, bounded=bounded))
     return "".join(out)
 
 
