@@ -45,7 +45,6 @@ from scanner.sources.terraform_block import walk_unresolved
 
 _MAX_MODULE_DEPTH = 8
 _MAX_LOOP = 50
-_MAX_INDEXED_FILES = 2000
 _MODULE_REF = re.compile(r"^\s*module\s+\w+\s+'([^']+)'", re.MULTILINE)
 _USING = re.compile(r"^\s*using\s+'([^']+)'", re.MULTILINE)
 
@@ -926,21 +925,23 @@ def _bicepparam_for(path: Path) -> Path | None:
 
 
 def module_users(path: Path) -> list[Path]:
-    """Bicep files that use `path` as a local module: searched from the module's
-    grandparent directory down (modules usually sit in `./modules` or a sibling folder)."""
+    """Bicep files that use `path` as a local module, searched near it (see
+    scanner.sources.nearby: from the grandparent down, never above the repository root,
+    bounded)."""
+    from scanner.sources import nearby
+
     target = path.resolve()
-    return [user for user in _module_index(str(path.parent.parent.resolve())).get(str(target), [])
+    return [user for user in _module_index(str(nearby.search_root(target.parent))).get(str(target), [])
             if user.resolve() != target]
 
 
 @lru_cache(maxsize=64)
 def _module_index(root: str) -> dict[str, list[Path]]:
-    """Local module target -> the files that use it, for the .bicep files under `root`
-    (bounded, so a huge tree never slows a scan down)."""
+    """Local module target -> the files that use it, for the .bicep files under `root`."""
+    from scanner.sources import nearby
+
     index: dict[str, list[Path]] = {}
-    for count, candidate in enumerate(sorted(Path(root).rglob("*.bicep"))):
-        if count >= _MAX_INDEXED_FILES:
-            break
+    for candidate in nearby.files_under(Path(root), ".bicep"):
         try:
             text = candidate.read_text(encoding="utf-8-sig")
         except (OSError, UnicodeDecodeError):

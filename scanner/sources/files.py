@@ -355,20 +355,39 @@ def lift_to_units(paths: list[Path]) -> list[Path]:
     """Replace a named file that belongs to a Helm chart or a Kustomize directory by that
     directory, so that it is scanned as part of its unit (pre-commit passes changed
     files one by one: a changed template must render its chart, not be read raw).
-    The search stops at a repository root (`.git`) and never goes above it."""
+    The search stops at a repository root (`.git`) and never goes above it.
+
+    A named Terraform or Bicep file of a local module brings the files that call the
+    module along: the module is then read through them, with the values they pass, not
+    on its own with every input unknown."""
     lifted: list[Path] = []
     for path in paths:
         target = path
-        if path.is_file() and path.suffix.lower() in YAML_SUFFIXES | {".tpl", ".txt", ".json"}:
+        suffix = path.suffix.lower()
+        if path.is_file() and suffix in YAML_SUFFIXES | {".tpl", ".txt", ".json"}:
             for parent in list(path.resolve().parents)[:6]:
                 if any((parent / marker).is_file() for marker in _UNIT_MARKERS):
                     target = Path(os.path.relpath(parent)) if not path.is_absolute() else parent
                     break
                 if (parent / ".git").exists():
                     break
-        if target not in lifted:
-            lifted.append(target)
+        callers = _module_callers(path) if path.is_file() and suffix in (".tf", ".bicep") else []
+        for found in [target, *(c if path.is_absolute() else Path(os.path.relpath(c)) for c in callers)]:
+            if found not in lifted:
+                lifted.append(found)
     return lifted
+
+
+def _module_callers(path: Path) -> list[Path]:
+    """The files on disk that use the Terraform directory or Bicep file `path` belongs to
+    as a local module."""
+    if path.suffix.lower() == ".tf":
+        from scanner.sources import terraform_modules
+
+        return terraform_modules.callers_on_disk(path.parent)
+    from scanner.sources import bicep
+
+    return bicep.module_users(path)
 
 
 def find_units(paths: list[Path], sources: SourceOptions | None = None) -> list[ScanUnit]:

@@ -53,6 +53,18 @@ class ModuleCalls:
         return seen
 
 
+def callers_on_disk(directory: Path) -> list[Path]:
+    """The .tf files on disk that call `directory` as a local module (see
+    scanner.sources.nearby for where they are looked for). Pre-commit names only the
+    changed files: a changed module is then read through these callers, with the values
+    they pass."""
+    from scanner.sources import nearby
+
+    target = directory.resolve()
+    found = nearby.files_under(nearby.search_root(target), ".tf")
+    return index_calls(f for f in found if f.parent.resolve() != target).callers_of(target)
+
+
 def index_calls(tf_files: Iterable[Path]) -> ModuleCalls:
     """Read the local module calls of every given .tf file (the files of one scan)."""
     index = ModuleCalls()

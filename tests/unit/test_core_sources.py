@@ -170,3 +170,33 @@ def test_a_tfvars_file_in_a_local_module_is_said_not_to_apply(tmp_path: Path) ->
         "mod/terraform.tfvars": "Terraform variables file in a local module's directory: not applied (the module "
                                 "gets the values its callers pass)",
         "root/terraform.tfvars": "Terraform variables file (applied with the configuration in its directory)"}
+
+
+def test_a_changed_module_file_is_read_through_the_files_that_call_it() -> None:
+    # pre-commit names only the changed file: its callers come along, so the module is
+    # checked with the values they pass, not on its own with every input unknown.
+    from scanner.scan import ScanOptions, scan_paths
+    from tests.conftest import FIXTURES
+
+    cases = [(FIXTURES / "terraform" / "modules", "modules/postgres/main.tf", "terraform-module",
+              ["envs/prod-north/main.tf", "envs/prod/main.tf"], {"odoo-prod-pg", "odoo-prod-north-pg"}),
+             (FIXTURES / "bicep", "modules/pg.bicep", "bicep-module", ["app/main.bicep"], {"odoo-production-pg"})]
+    for root, module_file, kind, callers, servers in cases:
+        result = scan_paths([root / module_file], ScanOptions(root=root))
+        records = {f.path: f.kind for f in result.files}
+        assert records.pop(module_file) == kind
+        assert sorted(records) == callers
+        assert {r.name for r in result.resources if r.type == "Microsoft.DBforPostgreSQL/flexibleServers"} == servers
+
+
+def test_the_search_for_callers_stays_in_the_repository_and_is_bounded(tmp_path: Path) -> None:
+    from scanner.sources import nearby
+
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    (repo / "mod").mkdir()
+    assert nearby.search_root(repo / "mod") == repo.resolve()  # not tmp_path, above the repository
+    assert nearby.search_root(tmp_path / "a" / "b") == tmp_path.resolve()  # no repository: the grandparent
+    for index in range(nearby.MAX_FILES + 5):
+        (repo / f"f{index:05}.tf").write_text("")
+    assert len(nearby.files_under(repo, ".tf")) == nearby.MAX_FILES

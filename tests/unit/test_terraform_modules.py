@@ -16,6 +16,7 @@ from scanner.model import FileStatus, Outcome, Position, ScanResult
 from scanner.scan import ScanOptions, scan_paths
 from scanner.sources import terraform_hcl
 from scanner.sources.arm_expressions import Unresolved
+from scanner.sources.options import SourceOptions
 from tests.conftest import FIXTURES
 
 TREE = FIXTURES / "terraform" / "modules"
@@ -143,14 +144,18 @@ def test_a_module_directory_named_alone_is_scanned_as_a_root_module() -> None:
     }
 
 
-def test_named_files_count_as_in_the_scan_like_pre_commit_gives_them() -> None:
-    both = _scan([PROD / "main.tf", POSTGRES / "main.tf"])
-    records = {f.path: (f.kind, f.resources, f.reason) for f in both.files}
-    assert records[CHILD] == ("terraform-module", 0, "local module of envs/prod/main.tf: scanned through it, "
-                                                     "with the variables it passes")
-    assert records["envs/prod/main.tf"][:2] == ("terraform", 5)
-    alone = _scan([POSTGRES / "main.tf"])
-    assert [(f.path, f.kind, f.resources) for f in alone.files] == [(CHILD, "terraform", 4)]
+def test_named_module_files_bring_their_callers_like_pre_commit_gives_them() -> None:
+    # pre-commit names the changed files only: a module file brings the files that call it
+    # (found on disk), so the module is read with the values they pass (files.lift_to_units).
+    reason = ("local module of envs/prod/main.tf, envs/prod-north/main.tf: scanned through it, "
+              "with the variables it passes")
+    for named in ([PROD / "main.tf", POSTGRES / "main.tf"], [POSTGRES / "main.tf"]):
+        records = {f.path: (f.kind, f.resources, f.reason) for f in _scan(named).files}
+        assert records[CHILD] == ("terraform-module", 0, reason)
+        assert records["envs/prod/main.tf"][:2] == records["envs/prod-north/main.tf"][:2] == ("terraform", 5)
+    # With the kind forced, named files are read as they are: the module on its own.
+    forced = scan_paths([POSTGRES / "main.tf"], ScanOptions(root=TREE, sources=SourceOptions(input_kind="terraform")))
+    assert [(f.path, f.kind, f.resources) for f in forced.files] == [(CHILD, "terraform", 4)]
 
 
 def test_nested_local_modules_recurse_with_the_full_module_path(tmp_path: Path) -> None:
