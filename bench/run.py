@@ -58,7 +58,7 @@ print(count)
 """
 
 # The IaC floor: every ARM template through json.load and every .tf file through the HCL
-# parser tierscan itself uses (python-hcl2's Lark tree, scanner/sources/terraform_hcl.py),
+# parser tierscan itself uses (python-hcl2's Lark tree, scanner/sources/terraform_parse.py),
 # and nothing else. Prints the number of files of each kind.
 IAC_PARSE_FLOOR = """
 import json

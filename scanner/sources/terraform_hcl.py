@@ -1,5 +1,15 @@
 """Terraform HCL configurations: one directory of `.tf` files is one module, read
 together, with variables resolved, and its resources turned into normalized resources.
+This is the entry point for `.tf` files (`scan_tf_file`, `load_module`); its job is the
+module: which files and variable files it reads, its local child modules, and the cache
+that reads each module once per scan. The cache stays with the expansion because each
+uses the other: a child module is read through the cache, and the cache reads modules.
+
+It leans on two modules with one job each: `terraform_parse` reads one file into raw
+blocks (python-hcl2's Lark tree, which keeps positions, so every attribute and nested
+block keeps its line for findings), and `terraform_eval` says what an expression means in
+a module's scope. Both are re-exported here (`parse_file`, `HclError`, `Scope`,
+`Evaluator`) for the code that reads Terraform through this module.
 
 - Local child modules (`module "x" { source = "./modules/pg" }`) are expanded: the child
   directory is read as a module whose variables are the arguments the block passes,
@@ -8,14 +18,8 @@ together, with variables resolved, and its resources turned into normalized reso
   Registry, git and URL sources are noted, not fetched. The child's `output` blocks are
   evaluated in its scope, so `module.x.y` reads them in the caller; references crossing the
   boundary keep pointing at their resource (see `ModuleReference`).
-
-- Parsing uses python-hcl2's grammar (the raw Lark tree, which keeps positions), so every
-  attribute and nested block keeps its line for findings.
-- Values are evaluated statically: literals, `var.*` (from `-var-file` files, then
-  `*.auto.tfvars` / `terraform.tfvars`, then defaults), `local.*`, attributes of other
-  resources written literally in the configuration, a few pure functions, conditionals.
-  Everything else (computed attributes, data sources, `each`/`count`, unset variables)
-  stays an `Unresolved` value, so a policy never mistakes it for compliant.
+- Variables come from `-var-file` files, then `*.auto.tfvars` / `terraform.tfvars`, then
+  defaults, for a root module; from the arguments of its `module` block for a child.
 - `azurerm_*` and `kubernetes_*` resources are mapped by `azurerm_mapping`; any other
   resource type is listed by the caller, never silently passed.
 """
@@ -26,21 +30,24 @@ import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from scanner.model import Position, Resource
+from scanner.model import Resource
 from scanner.sources.arm_expressions import Unresolved
 from scanner.sources.terraform_block import TfBlock
-from scanner.sources.terraform_normalize import ModuleReference, TfInput, from_caller, from_child, normalize
+from scanner.sources.terraform_eval import Evaluator as Evaluator
+from scanner.sources.terraform_eval import Scope as Scope
+from scanner.sources.terraform_normalize import TfInput, from_caller, from_child, normalize
+from scanner.sources.terraform_parse import HclError as HclError
+from scanner.sources.terraform_parse import RawBlock, name_of, raw_blocks, top_body
+from scanner.sources.terraform_parse import parse_file as parse_file
 
 if TYPE_CHECKING:  # lark comes with python-hcl2, imported only when a .tf file is read
     from lark import Tree
 
 TF_SUFFIX = ".tf"
 TFVARS_SUFFIXES = (".tfvars", ".tfvars.json")
-_MAX_DEPTH = 64
 _MAX_DYNAMIC = 50
 # Module calls nested deeper than this are noted, not expanded: real configurations stay
 # within a few levels, and the limit keeps a pathological tree from exhausting the scan.
@@ -51,25 +58,6 @@ _META_ARGUMENTS = frozenset({"source", "version", "count", "for_each", "provider
 # Terraform reads a module source as a local directory only with one of these prefixes;
 # anything else (`Azure/avm-res-x/azurerm`, `git::`, `https://`) is fetched by `terraform init`.
 _LOCAL_PREFIXES = ("./", "../", ".\\", "..\\")
-
-
-class HclError(ValueError):
-    def __init__(self, message: str, line: int | None = None) -> None:
-        super().__init__(message)
-        self.line = line
-
-
-@dataclass
-class _RawBlock:
-    """A parsed, not yet evaluated block."""
-
-    type: str
-    labels: list[str]
-    attrs: dict[str, tuple[Tree[Any], Position]]
-    blocks: list[_RawBlock]
-    pos: Position
-    file: str
-    text: str
 
 
 @dataclass
@@ -115,410 +103,6 @@ class TfModule:
     outputs: dict[str, Any] = field(default_factory=dict)
 
 
-# --- parsing -------------------------------------------------------------------------
-
-def _position(node: Any) -> Position:
-    if _is_token(node):
-        return Position(node.line or 1, node.column or 1)
-    meta = node.meta
-    return Position(getattr(meta, "line", 1) or 1, getattr(meta, "column", 1) or 1)
-
-
-def _trees(node: Tree[Any]) -> list[Tree[Any]]:
-    return [c for c in node.children if _is_tree(c) and c.data != "new_line_or_comment"]
-
-
-def _is_tree(node: Any) -> bool:
-    return hasattr(node, "data") and hasattr(node, "children")
-
-
-def _is_token(node: Any) -> bool:
-    return isinstance(node, str) and hasattr(node, "type")
-
-
-def _name_of(node: Any) -> str:
-    """Text of an identifier, keyword, literal or quoted-label node."""
-    if _is_token(node):
-        return str(node)
-    if node.data == "string":
-        return "".join(str(_first_token(p)) for p in _trees(node))
-    return "".join(str(t) for t in node.scan_values(lambda v: _is_token(v)))
-
-
-def _first_token(node: Tree[Any]) -> Any:
-    for child in node.children:
-        if _is_token(child):
-            return child
-        return _first_token(child)
-    return ""
-
-
-@lru_cache(maxsize=256)
-def _parse_cached(path: str, mtime_ns: int, size: int) -> tuple[str, Tree[Any]]:
-    import hcl2  # deferred: only Terraform scans pay for the grammar (and pre-commit starts fast)
-
-    text = Path(path).read_text(encoding="utf-8-sig")
-    return text, hcl2.parses_to_tree(text)
-
-
-def parse_file(path: Path) -> tuple[str, Tree[Any]]:
-    try:
-        from lark.exceptions import LarkError, UnexpectedInput
-    except ImportError as exc:
-        raise HclError("the Terraform parser is not installed: `pip install python-hcl2`") from exc
-    stat = path.stat()
-    try:
-        return _parse_cached(str(path), stat.st_mtime_ns, stat.st_size)
-    except UnexpectedInput as exc:
-        line = exc.line if isinstance(exc.line, int) and exc.line > 0 else None
-        raise HclError(f"invalid HCL near line {exc.line}, column {exc.column}; fix the syntax", line) from exc
-    except LarkError as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise HclError(f"invalid HCL: {first}") from exc
-    except UnicodeDecodeError as exc:
-        raise HclError(f"not valid UTF-8 (byte {exc.start}); save it as UTF-8") from exc
-
-
-def _raw_blocks(body: Tree[Any], file: str, text: str) -> tuple[dict[str, tuple[Tree[Any], Position]], list[_RawBlock]]:
-    attrs: dict[str, tuple[Tree[Any], Position]] = {}
-    blocks: list[_RawBlock] = []
-    for child in _trees(body):
-        if child.data == "attribute":
-            parts = _trees(child)
-            name = _name_of(parts[0])
-            attrs[name] = (parts[-1], _position(child))
-        elif child.data == "block":
-            parts = _trees(child)
-            inner = parts[-1]
-            header = parts[:-1]
-            block_attrs, block_children = _raw_blocks(inner, file, text)
-            blocks.append(_RawBlock(_name_of(header[0]), [_name_of(h) for h in header[1:]],
-                                    block_attrs, block_children, _position(child), file, text))
-    return attrs, blocks
-
-
-def _top_body(tree: Tree[Any]) -> Tree[Any]:
-    bodies = _trees(tree)
-    if bodies:
-        return bodies[0]
-    from lark import Tree
-    return Tree("body", [])
-
-
-# --- evaluation ----------------------------------------------------------------------
-
-class Scope:
-    """What names mean inside one module: variables, locals and literal resource attributes."""
-
-    def __init__(self, variables: dict[str, Any], locals_: dict[str, _RawBlock | tuple[Tree[Any], str]],
-                 resources: dict[tuple[str, str], _RawBlock]) -> None:
-        self.variables = variables
-        self._locals_raw = locals_
-        self._locals: dict[str, Any] = {}
-        self._resources = resources
-        self._resolving: set[str] = set()
-        self.iterators: dict[str, Any] = {}
-        self.calls: _Calls | None = None  # the module's `module` blocks, for `module.x.y`
-
-    def local(self, name: str, text: str) -> Any:
-        if name in self._locals:
-            return self._locals[name]
-        raw = self._locals_raw.get(name)
-        if raw is None or name in self._resolving or not isinstance(raw, tuple):
-            return Unresolved(text)
-        self._resolving.add(name)
-        try:
-            value = Evaluator(self, raw[1]).value(raw[0])
-        finally:
-            self._resolving.discard(name)
-        self._locals[name] = value
-        return value
-
-    def module_output(self, keys: list[Any], text: str) -> tuple[Any, list[Any]]:
-        """`module.<name>.<output>`: the value, and the keys after it left to walk."""
-        expansion = self.calls.expansion(keys[0]) if self.calls is not None and isinstance(keys[0], str) else None
-        if expansion is None or expansion.outputs is None:
-            return Unresolved(text), []
-        if expansion.instances:
-            # `module.x[0].y`: outputs are per instance, and the one instance read stands
-            # for all (its `count.index`, `each.key` unknown); say so on the module block.
-            if text not in expansion.asked:
-                expansion.asked.append(text)
-            return Unresolved(text), []
-        if len(keys) < 2 or not isinstance(keys[1], str) or keys[1] not in expansion.outputs:
-            return Unresolved(text), []
-        return expansion.outputs[keys[1]], keys[2:]
-
-    def resource_attr(self, rtype: str, rname: str, attr: str, text: str) -> Any:
-        raw = self._resources.get((rtype, rname))
-        key = f"{rtype}.{rname}.{attr}"
-        if raw is None or attr not in raw.attrs or key in self._resolving:
-            return Unresolved(text)
-        self._resolving.add(key)
-        try:
-            return Evaluator(self, raw.text).value(raw.attrs[attr][0])
-        finally:
-            self._resolving.discard(key)
-
-
-_FUNCTIONS: dict[str, Callable[..., Any]] = {
-    "lower": lambda s: s.lower() if isinstance(s, str) else Unresolved("lower()"),
-    "upper": lambda s: s.upper() if isinstance(s, str) else Unresolved("upper()"),
-    "tostring": lambda v: v if isinstance(v, str) else (json.dumps(v) if isinstance(v, bool) else str(v)),
-    "tonumber": lambda v: v if isinstance(v, (int, float)) else (float(v) if "." in str(v) else int(v)),
-    "tobool": lambda v: v if isinstance(v, bool) else {"true": True, "false": False}[str(v)],
-    "tolist": list,
-    "toset": lambda v: list(dict.fromkeys(v)),
-    "tomap": dict,
-    "concat": lambda *lists: [x for item in lists for x in item],
-    "merge": lambda *maps: {k: v for m in maps for k, v in m.items()},
-    "coalesce": lambda *values: next(v for v in values if v not in (None, "")),
-    "join": lambda sep, items: sep.join(str(i) for i in items),
-    "format": lambda fmt, *args: fmt.replace("%%", "\0") % tuple(args) if "%s" in fmt or "%d" in fmt else fmt,
-    "length": len,
-    "min": min,
-    "max": max,
-}
-
-
-class Evaluator:
-    """Evaluates one expression tree; anything not statically known is `Unresolved`
-    carrying the expression's source text."""
-
-    def __init__(self, scope: Scope, text: str) -> None:
-        self.scope = scope
-        self.text = text
-        self.depth = 0
-
-    def source(self, node: Tree[Any]) -> str:
-        meta = node.meta
-        start, end = getattr(meta, "start_pos", None), getattr(meta, "end_pos", None)
-        if isinstance(start, int) and isinstance(end, int):
-            return " ".join(self.text[start:end].split())
-        return node.data if isinstance(node.data, str) else "expression"
-
-    def value(self, node: Any) -> Any:
-        if _is_token(node):
-            return str(node)
-        self.depth += 1
-        try:
-            if self.depth > _MAX_DEPTH:
-                return Unresolved(self.source(node))
-            return self._value(node)
-        except (KeyError, IndexError, TypeError, ValueError, StopIteration, AttributeError):
-            return Unresolved(self.source(node))
-        finally:
-            self.depth -= 1
-
-    def _value(self, node: Tree[Any]) -> Any:
-        kind = node.data
-        kids = _trees(node)
-        if kind == "expr_term":
-            return self.value(kids[0]) if kids else Unresolved(self.source(node))
-        if kind == "int_lit":
-            return int(str(node.children[0]))
-        if kind == "float_lit":
-            return float(str(node.children[0]))
-        if kind == "literal_value":
-            return {"true": True, "false": False, "null": None}[str(node.children[0])]
-        if kind == "string":
-            return self._template(node)
-        if kind in ("heredoc_template", "heredoc_template_trim"):
-            return self._heredoc(str(node.children[0]), trim=kind.endswith("trim"))
-        if kind == "tuple":
-            return [self.value(k) for k in kids]
-        if kind == "object":
-            out: dict[str, Any] = {}
-            for elem in kids:
-                key_node, value_node = _trees(elem)[0], _trees(elem)[-1]
-                key = self._object_key(key_node)
-                if not isinstance(key, str):
-                    return Unresolved(self.source(node))
-                out[key] = self.value(value_node)
-            return out
-        if kind == "identifier":
-            name = str(node.children[0])
-            return self.scope.iterators.get(name, Unresolved(name))
-        if kind == "conditional":
-            condition = self.value(kids[0])
-            if isinstance(condition, bool):
-                return self.value(kids[1] if condition else kids[2])
-            return Unresolved(self.source(node))
-        if kind == "unary_op":
-            operand = self.value(kids[0])
-            op = str(node.children[0])
-            if isinstance(operand, Unresolved):
-                return Unresolved(self.source(node))
-            return (not operand) if op == "!" else -operand
-        if kind == "binary_op":
-            return self._binary(node, kids)
-        if kind == "function_call":
-            return self._call(node, kids)
-        if kind in ("get_attr_expr_term", "index_expr_term"):
-            return self._traversal(node)
-        return Unresolved(self.source(node))
-
-    def _object_key(self, key_node: Tree[Any]) -> Any:
-        inner = _trees(key_node)
-        target = inner[0] if inner else key_node
-        while _is_tree(target) and target.data == "expr_term" and _trees(target):
-            target = _trees(target)[0]
-        if _is_tree(target) and target.data in ("identifier", "keyword"):
-            return _name_of(target)
-        return self.value(target)
-
-    def _template(self, node: Tree[Any]) -> Any:
-        pieces: list[str] = []
-        for part in _trees(node):
-            child: Any = part.children[0] if part.children else ""
-            if _is_token(child):
-                if child.type in ("ESCAPED_INTERPOLATION", "ESCAPED_DIRECTIVE"):
-                    pieces.append(str(child)[1:])  # `$${` is a literal `${`
-                else:
-                    pieces.append(_unescape(str(child)))
-                continue
-            if _is_tree(child) and child.data == "interpolation":
-                inner = self.value(_trees(child)[0])
-                if isinstance(inner, (str, int, float)) and not isinstance(inner, bool):
-                    pieces.append(str(inner))
-                    continue
-                if isinstance(inner, bool):
-                    pieces.append("true" if inner else "false")
-                    continue
-            # An unknown part, or a template directive: keep the template without its quotes.
-            return Unresolved(self.source(node).strip('"'))
-        return "".join(pieces)
-
-    def _heredoc(self, raw: str, trim: bool) -> Any:
-        lines = raw.split("\n")
-        body = lines[1:-2] if len(lines) >= 3 else []
-        if "${" in raw or "%{" in raw:
-            return Unresolved(raw.split("\n", 1)[0] + " heredoc")
-        if trim:
-            indent = min((len(x) - len(x.lstrip()) for x in body if x.strip()), default=0)
-            body = [x[indent:] for x in body]
-        return "\n".join(body) + ("\n" if body else "")
-
-    def _binary(self, node: Tree[Any], kids: list[Tree[Any]]) -> Any:
-        left = self.value(kids[0])
-        term = kids[1]
-        term_kids = _trees(term)
-        op = str(_first_token(term_kids[0]))
-        right = self.value(term_kids[-1])
-        if isinstance(left, Unresolved) or isinstance(right, Unresolved):
-            return Unresolved(self.source(node))
-        ops: dict[str, Callable[[Any, Any], Any]] = {
-            "==": lambda a, b: a == b, "!=": lambda a, b: a != b, "&&": lambda a, b: a and b,
-            "||": lambda a, b: a or b, "+": lambda a, b: a + b, "-": lambda a, b: a - b,
-            "*": lambda a, b: a * b, "/": lambda a, b: a / b, "%": lambda a, b: a % b,
-            "<": lambda a, b: a < b, ">": lambda a, b: a > b, "<=": lambda a, b: a <= b,
-            ">=": lambda a, b: a >= b,
-        }
-        return ops[op](left, right)
-
-    def _call(self, node: Tree[Any], kids: list[Tree[Any]]) -> Any:
-        name = _name_of(kids[0])
-        args_node = next((k for k in kids[1:] if k.data == "arguments"), None)
-        args = [self.value(a) for a in _trees(args_node)] if args_node is not None else []
-        if name == "try":  # the first argument that is known
-            return next((a for a in args if not isinstance(a, Unresolved)), Unresolved(self.source(node)))
-        if name == "lookup" and len(args) >= 2:
-            if isinstance(args[0], dict) and isinstance(args[1], str):
-                if args[1] in args[0]:
-                    return args[0][args[1]]
-                if len(args) > 2:
-                    return args[2]
-            return Unresolved(self.source(node))
-        function = _FUNCTIONS.get(name)
-        if function is None or any(_contains_unresolved(a) for a in args):
-            return Unresolved(self.source(node))
-        return function(*args)
-
-    def _traversal(self, node: Tree[Any]) -> Any:
-        """`var.x.y`, `local.x["k"]`, `azurerm_x.y.attr`: walk from the root name."""
-        steps: list[Any] = []
-        cursor: Tree[Any] = node
-        while True:
-            if cursor.data in ("get_attr_expr_term", "index_expr_term"):
-                base, accessor = _trees(cursor)[0], _trees(cursor)[-1]
-                steps.append(accessor)
-                cursor = base
-            elif cursor.data == "expr_term" and len(_trees(cursor)) == 1:
-                cursor = _trees(cursor)[0]
-            else:
-                break
-        steps.reverse()
-        text = self.source(node)
-        keys: list[Any] = []
-        for accessor in steps:
-            if accessor.data == "get_attr":
-                keys.append(_name_of(_trees(accessor)[0]))
-            elif accessor.data == "short_index":
-                keys.append(int(str(accessor.children[-1])))
-            elif accessor.data == "braces_index":
-                key = self.value(_trees(accessor)[0])
-                if isinstance(key, Unresolved):
-                    return Unresolved(text)
-                keys.append(key)
-            else:
-                return Unresolved(text)
-        if cursor.data != "identifier":
-            value = self.value(cursor)
-        else:
-            root = _name_of(cursor)
-            if root == "var" and keys and isinstance(keys[0], str):
-                value = self.scope.variables.get(keys[0], Unresolved(text))
-                keys = keys[1:]
-            elif root == "local" and keys and isinstance(keys[0], str):
-                value = self.scope.local(keys[0], text)
-                keys = keys[1:]
-            elif root == "module" and keys:
-                value, keys = self.scope.module_output(keys, text)
-            elif root in self.scope.iterators:
-                value = self.scope.iterators[root]
-            elif len(keys) >= 2 and root not in ("data", "module", "each", "count", "path", "self", "terraform") \
-                    and isinstance(keys[0], str) and isinstance(keys[1], str):
-                value = self.scope.resource_attr(root, keys[0], keys[1], text)
-                keys = keys[2:]
-            else:
-                return Unresolved(text)
-        for index, key in enumerate(keys):
-            if isinstance(value, ModuleReference) and all(isinstance(k, str) for k in keys[index:]):
-                # An attribute of a whole resource a module outputs (`value = azurerm_x.main`,
-                # read as `module.pg.server.id`): still that resource's attribute.
-                return ModuleReference(text, ".".join([value.target, *keys[index:]]))
-            if isinstance(value, Unresolved):
-                return Unresolved(text)
-            in_map = isinstance(value, dict) and isinstance(key, str) and key in value
-            in_list = isinstance(value, list) and isinstance(key, int) and 0 <= key < len(value)
-            if not (in_map or in_list):
-                return Unresolved(text)
-            value = value[key]
-        if isinstance(value, ModuleReference):
-            # What crossed a module boundary keeps what it points at, under the name read here.
-            return ModuleReference(text, value.target)
-        return Unresolved(text) if isinstance(value, Unresolved) else value
-
-
-def _unescape(text: str) -> str:
-    if "\\" not in text:
-        return text
-    try:
-        return str(json.loads(f'"{text}"'))
-    except ValueError:
-        return text
-
-
-def _contains_unresolved(value: Any) -> bool:
-    if isinstance(value, Unresolved):
-        return True
-    if isinstance(value, dict):
-        return any(_contains_unresolved(v) for v in value.values())
-    if isinstance(value, list):
-        return any(_contains_unresolved(v) for v in value)
-    return False
-
-
 # --- variables -----------------------------------------------------------------------
 
 def _tfvars(path: Path) -> dict[str, Any]:
@@ -527,7 +111,7 @@ def _tfvars(path: Path) -> dict[str, Any]:
         data = json.loads(path.read_text(encoding="utf-8-sig"))
         return data if isinstance(data, dict) else {}
     text, tree = parse_file(path)
-    attrs, _ = _raw_blocks(_top_body(tree), str(path), text)
+    attrs, _ = raw_blocks(top_body(tree), str(path), text)
     evaluator = Evaluator(Scope({}, {}, {}), text)
     return {name: evaluator.value(node) for name, (node, _pos) in attrs.items()}
 
@@ -578,7 +162,7 @@ def load_module(directory: Path, show: Callable[[Path], str], var_files: list[Pa
     """
     module = TfModule()
     stack = stack or (str(directory.resolve()),)
-    raw_by_file: list[tuple[str, list[_RawBlock]]] = []
+    raw_by_file: list[tuple[str, list[RawBlock]]] = []
     own_files = module_files(directory)
     for path in own_files:
         shown = show(path)
@@ -590,7 +174,7 @@ def load_module(directory: Path, show: Callable[[Path], str], var_files: list[Pa
         except OSError as exc:
             module.errors.append((shown, f"cannot read: {exc.strerror or exc}", None, str(path)))
             continue
-        _attrs, blocks = _raw_blocks(_top_body(tree), shown, text)
+        _attrs, blocks = raw_blocks(top_body(tree), shown, text)
         raw_by_file.append((shown, blocks))
 
     supplied: dict[str, Any] = dict(inputs or {})
@@ -604,11 +188,11 @@ def load_module(directory: Path, show: Callable[[Path], str], var_files: list[Pa
     module.depends = _stamps([*own_files, *read_var_files])
 
     variables: dict[str, Any] = {}
-    locals_raw: dict[str, _RawBlock | tuple[Tree[Any], str]] = {}
-    resources_raw: dict[tuple[str, str], _RawBlock] = {}
-    declared: list[tuple[str, _RawBlock]] = []
-    calls: list[_RawBlock] = []
-    outputs: list[_RawBlock] = []
+    locals_raw: dict[str, RawBlock | tuple[Tree[Any], str]] = {}
+    resources_raw: dict[tuple[str, str], RawBlock] = {}
+    declared: list[tuple[str, RawBlock]] = []
+    calls: list[RawBlock] = []
+    outputs: list[RawBlock] = []
     for _shown, blocks in raw_by_file:
         for block in blocks:
             if block.type == "variable" and block.labels:
@@ -660,7 +244,7 @@ def load_module(directory: Path, show: Callable[[Path], str], var_files: list[Pa
     return module
 
 
-def _null_takes_default(variable: _RawBlock) -> bool:
+def _null_takes_default(variable: RawBlock) -> bool:
     """A caller passing `null` gets the default only where the variable says `nullable = false`
     (Terraform's rule; by default null is a value that replaces the default)."""
     if "default" not in variable.attrs or "nullable" not in variable.attrs:
@@ -683,7 +267,7 @@ class _Calls:
     """The `module` blocks of one module, each expanded on first use: a resource, a local
     or another block's argument may read `module.x.y` before block x is reached."""
 
-    def __init__(self, calls: list[_RawBlock], scope: Scope, directory: Path, show: Callable[[Path], str],
+    def __init__(self, calls: list[RawBlock], scope: Scope, directory: Path, show: Callable[[Path], str],
                  stack: tuple[str, ...]) -> None:
         self._calls = calls
         self._scope = scope
@@ -714,7 +298,7 @@ class _Calls:
         return found
 
 
-def _merge(module: TfModule, call: _RawBlock, expansion: _Expansion) -> None:
+def _merge(module: TfModule, call: RawBlock, expansion: _Expansion) -> None:
     part = expansion.part
     module.resources.extend(part.resources)
     module.notes.extend(part.notes)
@@ -728,7 +312,7 @@ def _merge(module: TfModule, call: _RawBlock, expansion: _Expansion) -> None:
     module.complete = module.complete and part.complete
 
 
-def _expand(call: _RawBlock, scope: Scope, directory: Path, show: Callable[[Path], str],
+def _expand(call: RawBlock, scope: Scope, directory: Path, show: Callable[[Path], str],
             stack: tuple[str, ...]) -> _Expansion:
     """Expand one `module` block: a local source is read as a child module with the
     arguments evaluated here; any other source is noted."""
@@ -789,7 +373,7 @@ def _expand(call: _RawBlock, scope: Scope, directory: Path, show: Callable[[Path
     return expansion
 
 
-def _dynamic_blocks(raw: _RawBlock, scope: Scope) -> list[TfBlock]:
+def _dynamic_blocks(raw: RawBlock, scope: Scope) -> list[TfBlock]:
     """The blocks a `dynamic` block generates: one per element of a known `for_each`
     (none for an empty one), else one representative whose iterator values are unknown."""
     content = next((c for c in raw.blocks if c.type == "content"), None)
@@ -799,7 +383,7 @@ def _dynamic_blocks(raw: _RawBlock, scope: Scope) -> list[TfBlock]:
     for_each = evaluator.value(raw.attrs["for_each"][0]) if "for_each" in raw.attrs else Unresolved("for_each")
     name = raw.labels[0]
     if "iterator" in raw.attrs:
-        name = _name_of(raw.attrs["iterator"][0])
+        name = name_of(raw.attrs["iterator"][0])
     if isinstance(for_each, dict):
         items: list[tuple[Any, Any]] = list(for_each.items())
     elif isinstance(for_each, list):
@@ -820,7 +404,7 @@ def _dynamic_blocks(raw: _RawBlock, scope: Scope) -> list[TfBlock]:
     return out
 
 
-def _evaluate_block(raw: _RawBlock, scope: Scope) -> TfBlock:
+def _evaluate_block(raw: RawBlock, scope: Scope) -> TfBlock:
     evaluator = Evaluator(scope, raw.text)
     block = TfBlock(pos=raw.pos)
     for name, (node, pos) in raw.attrs.items():
@@ -962,7 +546,7 @@ def local_module_sources(path: Path) -> list[str]:
         text, tree = parse_file(path)
     except (HclError, OSError):
         return []
-    _attrs, blocks = _raw_blocks(_top_body(tree), str(path), text)
+    _attrs, blocks = raw_blocks(top_body(tree), str(path), text)
     sources: list[str] = []
     for block in blocks:
         if block.type == "module" and "source" in block.attrs:

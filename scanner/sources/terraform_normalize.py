@@ -17,8 +17,9 @@ from scanner.sources.azurerm_mapping import ARM_TYPE_OF, AZURERM_TYPES
 from scanner.sources.terraform_block import TfBlock, walk_unresolved
 from scanner.sources.terraform_kubernetes import to_object
 
-# Providers whose resources are not infrastructure the catalogue could check (random
-# names, local files, time delays); listed as "not checked" like any unmapped type.
+# A reference to another resource's `id` or `name` (`azurerm_x.main.id`, an index allowed:
+# `azurerm_x.main[0].name`): the resolver reads the type and name, to give the mapping
+# that resource's ARM type and name.
 _REFERENCE = re.compile(r"^([a-z][a-z0-9_]*)\.([A-Za-z0-9_-]+)(?:\[[^\]]*\])?\.(?:id|name)$")
 # A reference carried across module boundaries: `../` per level up, then the module
 # calls down (`module.pg.`), then the resource (see ModuleReference).

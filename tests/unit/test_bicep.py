@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from scanner.model import FileStatus, Position, Resource
-from scanner.sources import bicep
+from scanner.sources import bicep, bicep_syntax
 from scanner.sources.arm_expressions import Unresolved
 from scanner.sources.files import scan_file
 from scanner.sources.options import SourceOptions
@@ -226,8 +226,8 @@ def test_type_declarations_with_decorators_unions_and_nullable_object_arrays_par
 def _value(expression: str) -> object:
     """`expression` evaluated as a variable of an otherwise empty file."""
     path = Path(f"/nonexistent/{abs(hash(expression))}.bicep")
-    module = bicep._Module("x.bicep", path, bicep._readable(f"var x = {expression}\n"), [])
-    module.elements = bicep._trees(bicep._parse_readable(module.text))
+    module = bicep._Module("x.bicep", path, bicep_syntax._readable(f"var x = {expression}\n"), [])
+    module.elements = bicep_syntax._trees(bicep_syntax._parse_readable(module.text))
     return bicep._Evaluator(module).value(module.elements[0].children[-1])
 
 
@@ -282,7 +282,8 @@ def test_newer_syntax_file_is_evaluated() -> None:
 def test_every_grammar_fix_applies_to_the_installed_pycep_grammar() -> None:
     from importlib.resources import files
     grammar = (files("pycep") / "bicep.lark").read_text()
-    assert [wrong in grammar for wrong, _right in bicep._GRAMMAR_FIXES] == [True] * len(bicep._GRAMMAR_FIXES)
+    fixes = bicep_syntax._GRAMMAR_FIXES
+    assert [wrong in grammar for wrong, _right in fixes] == [True] * len(fixes)
 
 
 # --- resource names as the ARM source gives them -----------------------------------------
@@ -450,8 +451,8 @@ def test_an_unknown_spread_leaves_only_what_follows_it_known() -> None:
 def _variables(text: str) -> dict[str, object]:
     """Every `var` of `text`, with its `param`s at their defaults, evaluated in file order."""
     path = Path(f"/nonexistent/{abs(hash(text))}.bicep")
-    module = bicep._Module("x.bicep", path, bicep._readable(text), [])
-    module.elements = bicep._trees(bicep._parse_readable(module.text))
+    module = bicep._Module("x.bicep", path, bicep_syntax._readable(text), [])
+    module.elements = bicep_syntax._trees(bicep_syntax._parse_readable(module.text))
     for element in module.elements:
         kind = "params_raw" if element.data == "param" else "vars_raw"
         getattr(module, kind)[str(element.children[1])] = element.children[-1]

@@ -20,7 +20,9 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 # load: the pre-commit case pays for every import at every commit.
 HEAVY = ("azure", "kubernetes", "hcl2", "lark", "jsonschema")
 LAZY_SOURCES = ("scanner.sources.live_azure", "scanner.sources.live_kubernetes", "scanner.sources.bicep",
-                "scanner.sources.terraform_hcl", "scanner.sources.helm", "scanner.sources.kustomize",
+                "scanner.sources.bicep_syntax", "scanner.sources.nearby",
+                "scanner.sources.terraform_hcl", "scanner.sources.terraform_parse",
+                "scanner.sources.terraform_eval", "scanner.sources.helm", "scanner.sources.kustomize",
                 "scanner.sources.arm")
 
 
