@@ -481,6 +481,11 @@ class Estimator:
             several = f" (one of {len(defaults)} classes marked default)" if len(defaults) > 1 else ""
             return sku, cls, path, (f"names no storage class, so it gets the default class {cls.name}{several} "
                                     f"({sku or 'no skuName'})")
+        if name == "":
+            # `storageClassName: ""` binds the claim to a volume made beforehand, with no
+            # class: where that volume lives is not in the configuration.
+            return None, holder, (*base, "spec", "storageClassName"), (
+                'binds to a volume made beforehand (storageClassName: ""), whose redundancy the scan cannot see')
         named = self._storage_classes.get(name)
         if named is not None:
             sku, path = self._sku(named)

@@ -579,3 +579,32 @@ def test_vault_backups_without_soft_delete_are_taken_as_lost(tmp_path: Path) -> 
     assert (vault.rpo, vault.rto) == (1440, 240)
     assert vault.rto_reason.text == ("restores from daily backups; soft delete on (the default) keeps deleted "
                                      "backups recoverable (immutability Locked)")
+
+
+def test_a_claim_bound_to_a_volume_made_beforehand_is_not_taken_as_zone_redundant(tmp_path: Path) -> None:
+    manifests = """
+    apiVersion: v1
+    kind: PersistentVolumeClaim
+    metadata: {name: data, namespace: erp, labels: {tierscan.io/tier: high}}
+    spec: {storageClassName: "", volumeName: pv-data, accessModes: [ReadWriteOnce]}
+    ---
+    apiVersion: apps/v1
+    kind: Deployment
+    metadata: {name: app, namespace: erp, labels: {tierscan.io/tier: high}}
+    spec:
+      replicas: 1
+      selector: {matchLabels: {app: app}}
+      template:
+        metadata: {labels: {app: app}}
+        spec:
+          containers: [{name: app, image: x.azurecr.io/app:1}]
+          volumes: [{name: d, persistentVolumeClaim: {claimName: data}}]
+    """
+    a = _assess(tmp_path, manifests)
+    [service] = a.services
+    data = next(c for c in service.components if c.component.label == "PersistentVolumeClaim data")
+    zone = data.estimates["zone"]
+    assert (zone.rpo, zone.rto) == (math.inf, math.inf)
+    assert zone.rpo_reason is not None and zone.rpo_reason.path == ("spec", "storageClassName")
+    assert zone.rpo_reason.text.startswith('binds to a volume made beforehand (storageClassName: ""), whose '
+                                           "redundancy the scan cannot see")
