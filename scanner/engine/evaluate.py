@@ -256,13 +256,7 @@ class Engine:
         unresolved = _unresolved_note(resource, property_path)
         if unresolved:
             message = f"{message} The value is not known statically ({unresolved}); treated as non-compliant."
-
-        file, position, _found = resource.origin.position_of(body_path)
-        location = Location(file, position.line if position else None, position.column if position else None,
-                            shown_path, resource.origin.live_id)
-        finding = self._finding(policy, resource, Outcome.FAIL, message, location, subject)
-        self._apply_suppression(finding, self._suppression(policy.id, resource, location, suppressions))
-        return finding
+        return self._failing(policy, resource, subject, message, body_path, shown_path, suppressions)
 
     def _unknown(self, policy: Policy, resource: Resource, subject: Subject,
                  unknown: tuple[JsonPath, str], suppressions: dict[str, Suppression]) -> Finding:
@@ -272,7 +266,13 @@ class Engine:
         shown_path = dotted(path)
         message = (f"{resource.display_name}{_of(subject)} cannot be checked: {shown_path or 'the resource'} is not "
                    f"known statically ({expression}); treated as non-compliant.")
-        file, position, _found = resource.origin.position_of(path)
+        return self._failing(policy, resource, subject, message, path, shown_path, suppressions)
+
+    def _failing(self, policy: Policy, resource: Resource, subject: Subject, message: str, body_path: JsonPath,
+                 shown_path: str, suppressions: dict[str, Suppression]) -> Finding:
+        """A failing finding located at `body_path` (or its nearest parent with a
+        position), with its suppression applied."""
+        file, position, _found = resource.origin.position_of(body_path)
         location = Location(file, position.line if position else None, position.column if position else None,
                             shown_path, resource.origin.live_id)
         finding = self._finding(policy, resource, Outcome.FAIL, message, location, subject)

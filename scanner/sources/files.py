@@ -361,6 +361,7 @@ def lift_to_units(paths: list[Path]) -> list[Path]:
     module along: the module is then read through them, with the values they pass, not
     on its own with every input unknown."""
     lifted: list[Path] = []
+    callers_of: dict[Path, list[Path]] = {}  # per Terraform directory: pre-commit may name many of its files
     for path in paths:
         target = path
         suffix = path.suffix.lower()
@@ -371,7 +372,12 @@ def lift_to_units(paths: list[Path]) -> list[Path]:
                     break
                 if (parent / ".git").exists():
                     break
-        callers = _module_callers(path) if path.is_file() and suffix in (".tf", ".bicep") else []
+        callers: list[Path] = []
+        if path.is_file() and suffix in (".tf", ".bicep"):
+            key = path.parent if suffix == ".tf" else path
+            if key not in callers_of:
+                callers_of[key] = _module_callers(path)
+            callers = callers_of[key]
         for found in [target, *(c if path.is_absolute() else Path(os.path.relpath(c)) for c in callers)]:
             if found not in lifted:
                 lifted.append(found)
